@@ -1,0 +1,16 @@
+# usvflow: raw ultrasonic recordings → calls → features → classifiers → the papers' figures.
+# Glue only: configuration, stage files, and the final targets. Logic lives in src/usvflow.
+
+configfile: "config.yaml"
+
+report: "report/workflow.rst"
+
+
+include: "rules/common.smk"
+include: "rules/simulate.smk"
+
+
+rule all:
+    input:
+        all_targets(),
+    default_target: True
