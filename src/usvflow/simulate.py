@@ -581,7 +581,7 @@ def _clipped_calls(audio: np.ndarray, fs: int, spans: np.ndarray) -> list[bool]:
 
 
 def _overlaps(spans: np.ndarray, noise: pd.DataFrame) -> list[str]:
-    """The loudest kind of transient noise overlapping each call ('none' if clean)."""
+    """The transient noise overlapping each call, burst before click before movement ('none' if clean)."""
     out = []
     for a, b in spans:
         hit = noise[(noise.onset_s < b) & (noise.offset_s > a) & (noise.kind != "tonal_band")]
@@ -605,17 +605,18 @@ def render_mask(contours: dict[str, np.ndarray], calls: pd.DataFrame, times: np.
 
     ``times`` are frame centres (s, same clock as the truth), ``freqs`` bin centres (Hz). A pixel is
     on when a call's instantaneous frequency (or its second harmonic, or its broadband patch) falls
-    within ``halfwidth_hz`` of the bin; the default half-width is one bin, the spread a windowed
-    tone really has.
+    within ``halfwidth_hz`` of the bin during the frame. The default half-width is two bins, the
+    main lobe of a Hann-windowed tone; a frame reaches one hop either side of its centre, which is
+    half the window at the usual 50 % overlap.
     """
     freqs = np.asarray(freqs, float)
     times = np.asarray(times, float)
     if halfwidth_hz is None:
-        halfwidth_hz = float(np.median(np.diff(freqs))) if freqs.size > 1 else 1000.0
+        halfwidth_hz = 2 * float(np.median(np.diff(freqs))) if freqs.size > 1 else 2000.0
     mask = np.zeros((freqs.size, times.size), dtype=bool)
     if times.size == 0 or contours["t"].size == 0:
         return mask
-    dt = float(np.median(np.diff(times))) if times.size > 1 else CONTOUR_STEP_S
+    dt = 2 * float(np.median(np.diff(times))) if times.size > 1 else CONTOUR_STEP_S
     for i, call in calls.reset_index(drop=True).iterrows():
         sel = contours["call_index"] == int(call["call_id"])
         ct, cf = contours["t"][sel], contours["f"][sel].astype(float)

@@ -1,0 +1,84 @@
+"""Configuration and sample-sheet validation: each bad input gets one line a biologist can act on."""
+from __future__ import annotations
+
+import copy
+
+import pytest
+import soundfile as sf
+import numpy as np
+
+from usvflow.config import load_config, read_sample_sheet, validate_config
+from usvflow.errors import InputError
+
+HEADER = "recording\tpath\tanimal\tsex\tstrain\tcohort\n"
+
+
+@pytest.fixture()
+def schemas(repo_root):
+    return repo_root / "schemas"
+
+
+@pytest.fixture()
+def wavs(tmp_path):
+    paths = []
+    for i in range(2):
+        p = tmp_path / f"rec{i}.wav"
+        sf.write(p, np.zeros(2500, dtype=np.float32), 250_000)
+        paths.append(p)
+    return paths
+
+
+def _sheet(tmp_path, text):
+    p = tmp_path / "samples.tsv"
+    p.write_text(text)
+    return p
+
+
+def test_shipped_config_is_valid(repo_root, schemas):
+    cfg = load_config(repo_root / "config.yaml", schemas / "config.schema.yaml")
+    assert cfg["preset"] == "default"
+    assert load_config(repo_root / "config.yaml", schemas / "config.schema.yaml", {"preset": "paper"})["preset"] == "paper"
+
+
+@pytest.mark.parametrize("change,expected", [
+    (lambda c: c.update(preset="huge"), "preset 'huge' is not defined; choose one of default, paper, test"),
+    (lambda c: c.update(channel="left"), "channel: 'left' is not a channel"),
+    (lambda c: c["simulation"]["presets"]["default"]["sex"].update(females=-1), "simulation → presets → default → sex → females"),
+    (lambda c: c["simulation"].pop("seed"), "missing required entry 'seed'"),
+    (lambda c: c["simulation"].update(sample_rate_hz=44100), "44100 is less than the minimum"),
+])
+def test_bad_config_one_line(config, schemas, change, expected):
+    bad = copy.deepcopy(config)
+    change(bad)
+    with pytest.raises(InputError) as e:
+        validate_config(bad, schemas / "config.schema.yaml")
+    msg = str(e.value)
+    assert msg.startswith("config.yaml: ") and "\n" not in msg and expected in msg
+
+
+def test_good_sheet(tmp_path, schemas, wavs):
+    p = _sheet(tmp_path, HEADER + f"a\t{wavs[0]}\tA1\tF\t\tsex\nb\t{wavs[1]}\tA2\tM\tWT\tsex\n")
+    sheet = read_sample_sheet(p, schemas / "samples.schema.yaml")
+    assert list(sheet.index) == ["a", "b"] and sheet.loc["a", "strain"] == "" and "annotations" in sheet
+
+
+@pytest.mark.parametrize("body,expected", [
+    ("recording\tpath\tanimal\tsex\n", "missing column(s) strain, cohort"),
+    (HEADER, "sample sheet has no recordings"),
+    (HEADER + "a\t{w0}\tA1\tF\tWT\tsex\na\t{w1}\tA2\tM\tWT\tsex\n", "duplicate recording id(s): a"),
+    (HEADER + "a\t/nowhere/x.wav\tA1\tF\tWT\tsex\n", "line 2 (recording 'a'): WAV file not found: /nowhere/x.wav"),
+    (HEADER + "a\t{w0}\tA1\tfemale\tWT\tsex\n", "column sex: 'female' is not allowed; use one of 'F', 'M', empty"),
+    (HEADER + "a b\t{w0}\tA1\tF\tWT\tsex\n", "column recording"),
+    (HEADER + "a\t{w0}\t\tF\tWT\tsex\n", "column animal"),
+])
+def test_bad_sheet_one_line(tmp_path, schemas, wavs, body, expected):
+    p = _sheet(tmp_path, body.format(w0=wavs[0], w1=wavs[1]))
+    with pytest.raises(InputError) as e:
+        read_sample_sheet(p, schemas / "samples.schema.yaml")
+    msg = str(e.value)
+    assert msg.startswith(str(p)) and "\n" not in msg and expected in msg
+
+
+def test_missing_sheet(tmp_path, schemas):
+    with pytest.raises(InputError, match="sample sheet not found"):
+        read_sample_sheet(tmp_path / "none.tsv", schemas / "samples.schema.yaml")
