@@ -60,9 +60,54 @@ def sim_spec(wildcards):
     return dataclasses.asdict(SIM_SPECS[wildcards.recording])
 
 
-def all_targets():
-    targets = []
+COHORTS = sorted(SAMPLES["cohort"].unique())
+# Which detector's calls feed the analyses (features, embeddings, classifiers).
+DATASET_DETECTOR = config.get("dataset", {}).get("detector", "default")
+
+
+def cohort_recordings(cohort):
+    return list(SAMPLES.index[SAMPLES["cohort"] == cohort])
+
+
+def dataset_inputs(wildcards):
+    """Per-recording detections (and simulated truth) of one cohort."""
+    recs = cohort_recordings(wildcards.cohort)
+    inputs = {
+        "calls": [f"results/extract/{DATASET_DETECTOR}/{r}.calls.csv" for r in recs],
+        "images": [f"results/extract/{DATASET_DETECTOR}/{r}.spectrograms.npz" for r in recs],
+    }
     if SIMULATED:
-        targets.append("figures/simulator_vs_real.pdf")
-        targets.append(f"{SIM_DIR}/samples.tsv")
+        inputs["truth"] = [f"{SIM_DIR}/truth/{r}.calls.csv" for r in recs]
+    return inputs
+
+
+# Each stage file registers the figures it makes and the stats files that feed figures/summary.md,
+# so adding a stage never means editing this file or the Snakefile's `rule all`.
+TARGETS = []
+SUMMARY_STATS = []
+
+
+def register(targets=(), stats=()):
+    TARGETS.extend(targets)
+    SUMMARY_STATS.extend(stats)
+
+
+def summary_header():
+    if SIMULATED:
+        sim = config["simulation"]
+        data = (f"the SIMULATED cohort (preset `{config['preset']}`, seed {sim['seed']}, "
+                f"{len(RECORDINGS)} recordings at {sim['sample_rate_hz']} Hz); not the papers' real mice")
+    else:
+        data = f"the recordings of sample sheet `{config['samples']}` ({len(RECORDINGS)} recordings)"
+    return ("# usvflow summary: the papers' numbers beside this run's\n\n"
+            f"This run analysed {data}. The 'paper' column is copied from Ivanenko et al. 2020 / "
+            "Santana & Dietrich 2024 (real data); 'this run' is computed by the workflow.")
+
+
+def all_targets():
+    targets = list(TARGETS)
+    if SIMULATED:
+        targets += ["figures/simulator_vs_real.pdf", f"{SIM_DIR}/samples.tsv"]
+    if SUMMARY_STATS:
+        targets.append("figures/summary.md")
     return targets

@@ -1,0 +1,20 @@
+"""Snakemake adapter: merge a cohort's detections into one labelled call table and image stack."""
+import numpy as np
+
+from usvflow.dataset import build_cohort
+from usvflow.workflow import script_main
+
+
+@script_main
+def main(smk):
+    samples = smk.params.samples
+    recs = list(samples.index)
+    truth = dict(zip(recs, smk.input.truth)) if hasattr(smk.input, "truth") else None
+    table, images = build_cohort(samples, dict(zip(recs, smk.input.calls)), dict(zip(recs, smk.input.images)), truth)
+    table.to_parquet(smk.output.table, index=False)
+    np.save(smk.output.images, images)
+    print(f"{len(table)} calls from {len(recs)} recordings; properties from: "
+          f"{table['properties_source'].value_counts().to_dict() if len(table) else {}}")
+
+
+main(snakemake)  # noqa: F821
