@@ -8,6 +8,10 @@ report: "report/workflow.rst"
 
 include: "rules/common.smk"
 include: "rules/simulate.smk"
+include: "rules/extract.smk"
+include: "rules/evaluate_detection.smk"
+include: "rules/dataset.smk"
+include: "rules/summary.smk"
 
 
 rule all:

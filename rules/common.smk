@@ -60,6 +60,23 @@ def sim_spec(wildcards):
     return dataclasses.asdict(SIM_SPECS[wildcards.recording])
 
 
+DETECTION_METHODS = ["default", "paper"]
+
+
+def detection_params(method):
+    """The detection: block of config.yaml for one method (missing keys keep the library defaults)."""
+    return dict((config.get("detection") or {}).get(method) or {})
+
+
+def sim_detection_inputs(kind):
+    """Simulated truth tables, or every recording's detections, for the detection benchmark."""
+    if not SIMULATED:
+        return []
+    if kind == "truth":
+        return expand(f"{SIM_DIR}/truth/{{recording}}.{{table}}.csv", recording=RECORDINGS, table=["calls", "noise"])
+    return expand("results/extract/{method}/{recording}.calls.csv", method=DETECTION_METHODS, recording=RECORDINGS)
+
+
 COHORTS = sorted(SAMPLES["cohort"].unique())
 # Which detector's calls feed the analyses (features, embeddings, classifiers).
 DATASET_DETECTOR = config.get("dataset", {}).get("detector", "default")

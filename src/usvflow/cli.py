@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 from . import __version__
+from .detect_cli import add_parser as _detect_parser
 from .errors import InputError
 
 
@@ -60,6 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"usvflow {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     _simulate_parser(sub)
+    _detect_parser(sub)
     return parser
 
 

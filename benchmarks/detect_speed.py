@@ -1,0 +1,109 @@
+"""Speed and memory of the detectors on a long 300 kHz recording.
+
+    python benchmarks/detect_speed.py                    # 30-minute file, both methods
+    python benchmarks/detect_speed.py --minutes 5 --methods default
+    python benchmarks/detect_speed.py --compare-lengths 1 60   # peak RSS: 1-minute vs 1-hour file
+
+The recording is synthesised block by block straight to disk (16-bit PCM, noise floor, low-frequency
+movement noise, clicks and ~180 FM calls per minute), so making it needs little memory. Each
+detector runs in its own subprocess; we report x real time (audio seconds per wall-clock second) and
+the subprocess's peak resident memory (``resource.getrusage(RUSAGE_CHILDREN).ru_maxrss``).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import scipy.signal as sps
+import soundfile as sf
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / "benchmarks" / "out"
+
+
+def synthesize(path: Path, minutes: float, fs: int = 300_000, seed: int = 0, block_s: float = 10.0) -> Path:
+    if path.exists() and sf.info(str(path)).frames == int(minutes * 60 * fs):
+        return path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    n_total = int(minutes * 60 * fs)
+    block = int(block_s * fs)
+    b, a = sps.butter(2, 15e3, fs=fs)
+    zi = np.zeros(max(len(a), len(b)) - 1)
+    with sf.SoundFile(str(path), "w", fs, 1, "PCM_16") as fh:
+        done = 0
+        while done < n_total:
+            n = min(block, n_total - done)
+            x = 0.003 * rng.standard_normal(n)
+            low, zi = sps.lfilter(b, a, rng.standard_normal(n), zi=zi)
+            x += 0.05 * low
+            for _ in range(rng.poisson(3 * n / fs)):  # ~180 calls/min
+                dur = rng.uniform(0.005, 0.12)
+                m = int(dur * fs)
+                i = rng.integers(0, max(1, n - m))
+                t = np.arange(m) / fs
+                f0, f1 = rng.uniform(40e3, 100e3, 2)
+                env = np.minimum(1, np.minimum(t, dur - t) / 0.002)
+                x[i : i + m] += rng.uniform(0.005, 0.1) * env * sps.chirp(t, f0, dur, f1)
+            for _ in range(rng.poisson(0.4 * n / fs)):  # clicks
+                i = rng.integers(0, n - 100)
+                x[i : i + 100] += 0.2 * rng.standard_normal(100)
+            fh.write(np.clip(x, -1, 1 - 2**-15).astype(np.float32))
+            done += n
+    return path
+
+
+_CHILD = textwrap.dedent(
+    """
+    import json, resource, sys, time
+    from usvflow.detect import detect_file
+    path, method, jobs = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    t = time.perf_counter()
+    det = detect_file(path, method, jobs=jobs)
+    el = time.perf_counter() - t
+    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps(dict(method=method, seconds=el, audio_s=det.duration_s, calls=len(det.calls),
+                          x_real_time=det.duration_s / el, peak_rss_mb=rss_mb)))
+    """
+)
+
+
+def run_one(path: Path, method: str, jobs: int) -> dict:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT / "src"), env.get("PYTHONPATH", "")) if p)
+    out = subprocess.run([sys.executable, "-c", _CHILD, str(path), method, str(jobs)], capture_output=True,
+                         text=True, env=env, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--minutes", type=float, default=30.0)
+    ap.add_argument("--methods", nargs="+", default=["default", "paper"])
+    ap.add_argument("--jobs", type=int, default=0, help="detector threads (0: up to 2)")
+    ap.add_argument("--compare-lengths", nargs=2, type=float, metavar=("SHORT_MIN", "LONG_MIN"),
+                    help="peak RSS of the default detector on a short and a long file")
+    args = ap.parse_args()
+    print(f"machine: {os.cpu_count()} CPU(s); load average {os.getloadavg()[0]:.2f} at start")
+    if args.compare_lengths:
+        for minutes in args.compare_lengths:
+            path = synthesize(OUT / f"synthetic_{minutes:g}min_300k.wav", minutes)
+            for m in args.methods:
+                r = run_one(path, m, args.jobs)
+                print(f"{minutes:g} min  {m:8s} peak RSS {r['peak_rss_mb']:.0f} MB  {r['x_real_time']:.0f}x real time")
+        return
+    path = synthesize(OUT / f"synthetic_{args.minutes:g}min_300k.wav", args.minutes)
+    for m in args.methods:
+        r = run_one(path, m, args.jobs)
+        print(f"{m:8s} {r['audio_s'] / 60:.1f} min of 300 kHz audio in {r['seconds']:.1f} s = "
+              f"{r['x_real_time']:.0f}x real time, peak RSS {r['peak_rss_mb']:.0f} MB, {r['calls']} calls")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,12 @@
+"""Snakemake adapter: draw figures/detection_benchmark.pdf from the benchmark table."""
+from usvflow.evaluate import plot_benchmark
+from usvflow.workflow import script_main
+import pandas as pd
+
+
+@script_main
+def main(smk):
+    plot_benchmark(pd.read_csv(smk.input.table), smk.output.figure)
+
+
+main(snakemake)  # noqa: F821
