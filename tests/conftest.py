@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import copy
+import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -30,3 +32,35 @@ def sim(config) -> dict:
 @pytest.fixture(scope="session")
 def realdata() -> Path:
     return ROOT / "data" / "amvoc-dev"
+
+
+SNAKEMAKE = [sys.executable, "-m", "snakemake"]
+# What a fresh clone holds that the workflow reads (results/ and figures/ are produced).
+WORKFLOW_FILES = ["Snakefile", "config.yaml", "rules", "scripts", "schemas", "envs", "profiles", "report", "src", "data"]
+
+
+@pytest.fixture(scope="module")
+def clone(tmp_path_factory) -> Path:
+    """A copy of the workflow files, so runs never touch the developer's results."""
+    dest = tmp_path_factory.mktemp("clone")
+    for name in WORKFLOW_FILES:
+        src = ROOT / name
+        if src.is_dir():
+            shutil.copytree(src, dest / name, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+        else:
+            shutil.copy2(src, dest / name)
+    return dest
+
+
+def job_counts(stdout: str) -> dict[str, int]:
+    """The 'job  count' table of a snakemake dry run, as {rule: count}."""
+    counts, table = {}, False
+    for line in stdout.splitlines():
+        parts = line.split()
+        if parts[:2] == ["job", "count"]:
+            table = True
+        elif table and len(parts) == 2 and parts[1].isdigit():
+            counts[parts[0]] = int(parts[1])
+        elif table and counts and not line.strip():
+            break
+    return counts

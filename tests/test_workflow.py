@@ -2,47 +2,17 @@
 of the `test` preset through every rule."""
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import pandas as pd
 import pytest
 
-SNAKEMAKE = [sys.executable, "-m", "snakemake"]
-# What a fresh clone holds that the workflow reads (results/ and figures/ are produced).
-WORKFLOW_FILES = ["Snakefile", "config.yaml", "rules", "scripts", "schemas", "envs", "profiles", "report", "src", "data"]
+from conftest import SNAKEMAKE, job_counts as _job_counts
 
 
 def _run(args, cwd, timeout=600):
     return subprocess.run(SNAKEMAKE + args, cwd=cwd, capture_output=True, text=True, timeout=timeout)
-
-
-@pytest.fixture(scope="module")
-def clone(tmp_path_factory, repo_root) -> Path:
-    """A copy of the workflow files, so runs never touch the developer's results."""
-    dest = tmp_path_factory.mktemp("clone")
-    for name in WORKFLOW_FILES:
-        src = repo_root / name
-        if src.is_dir():
-            shutil.copytree(src, dest / name, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
-        else:
-            shutil.copy2(src, dest / name)
-    return dest
-
-
-def _job_counts(stdout: str) -> dict[str, int]:
-    counts, table = {}, False
-    for line in stdout.splitlines():
-        parts = line.split()
-        if parts[:2] == ["job", "count"]:
-            table = True
-        elif table and len(parts) == 2 and parts[1].isdigit():
-            counts[parts[0]] = int(parts[1])
-        elif table and counts and not line.strip():
-            break
-    return counts
 
 
 def test_lint(clone):

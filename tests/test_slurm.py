@@ -1,0 +1,74 @@
+"""profiles/slurm against a real single-node SLURM on localhost (munge, slurmctld, slurmd, a fake GPU).
+
+The `test` preset runs through the profile: every job is an sbatch submission and rules declaring
+`resources: gpu=1` must reach SLURM as GPU requests. Skipped where SLURM cannot be started, unless
+USVFLOW_REQUIRE_SLURM=1 (set by .ci/run), where that is a failure.
+"""
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+
+from slurm_cluster import LocalSlurm, available
+from conftest import job_counts as _job_counts
+
+REQUIRED = os.environ.get("USVFLOW_REQUIRE_SLURM") == "1"
+
+
+@pytest.fixture(scope="module")
+def slurm(tmp_path_factory):
+    reason = available()
+    if reason:
+        if REQUIRED:
+            pytest.fail(f"SLURM required but unavailable: {reason}")
+        pytest.skip(reason)
+    cluster = LocalSlurm(tmp_path_factory.mktemp("slurm"))
+    try:
+        cluster.start()
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+def _jobs(cluster: LocalSlurm) -> list[dict[str, str]]:
+    """Every job slurmctld remembers (MinJobAge keeps finished ones for 10 min; no accounting DB)."""
+    out = subprocess.run(["scontrol", "show", "job", "-o"], env=cluster.env, capture_output=True, text=True).stdout
+    jobs = []
+    for line in out.splitlines():
+        if line.startswith("JobId="):
+            jobs.append(dict(re.findall(r"(\w+)=(\S*)", line)))
+    return jobs
+
+
+def test_profile_plans_gpu_jobs_for_the_paper_preset(clone):
+    proc = subprocess.run([sys.executable, "-m", "snakemake", "--profile", "profiles/slurm", "-n",
+                           "--config", "preset=paper"], cwd=clone, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    counts = _job_counts(proc.stdout)
+    assert counts["simulate_recording"] == 29
+
+
+@pytest.mark.slow
+def test_test_preset_runs_through_slurm(slurm, clone, capsys):
+    env = dict(slurm.env)
+    proc = subprocess.run([sys.executable, "-m", "snakemake", "--profile", "profiles/slurm", "--config", "preset=test",
+                           "--slurm-logdir", str(slurm.dir / "joblogs")],
+                          cwd=clone, env=env, capture_output=True, text=True, timeout=1500)
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
+    jobs = _jobs(slurm)
+    completed = [j for j in jobs if j.get("JobState") == "COMPLETED"]
+    gpu = [j for j in completed if "gpu" in j.get("TresPerNode", "") + j.get("TresPerJob", "")]
+    assert len(completed) >= 10 and len(completed) == len(jobs), [(j.get("JobName"), j.get("JobState")) for j in jobs]
+    assert (clone / "figures/simulator_vs_real.pdf").exists()
+    assert (clone / "figures/detection_benchmark.pdf").exists()
+    with capsys.disabled():
+        print(f"\nSLURM executed {len(completed)} jobs ({len(gpu)} with a GPU request) for the test preset")
+    train_rules = [r for r in _job_counts(subprocess.run(
+        [sys.executable, "-m", "snakemake", "-n", "--forceall", "--config", "preset=test"], cwd=clone,
+        capture_output=True, text=True).stdout) if r.startswith("train")]
+    if train_rules:  # training folds must arrive as GPU jobs
+        assert gpu, "training rules ran without a GPU request"
