@@ -14,6 +14,14 @@ include: "rules/dataset.smk"
 include: "rules/summary.smk"
 
 
+# Cheap bookkeeping rules run where snakemake runs, not as cluster jobs.
+localrules:
+    all,
+    simulated_sample_sheet,
+    summary,
+    plot_detection_benchmark,
+
+
 rule all:
     input:
         all_targets(),

@@ -11,6 +11,9 @@ rule dataset:
         samples=lambda wildcards: SAMPLES.loc[cohort_recordings(wildcards.cohort)],
     wildcard_constraints:
         cohort="|".join(COHORTS),
+    resources:
+        mem_mb=2000,
+        runtime=10,
     log:
         "logs/dataset/{cohort}.log",
     conda:

@@ -15,6 +15,9 @@ rule evaluate_detection:
         detection={m: detection_params(m) for m in DETECTION_METHODS},
         recordings=RECORDINGS if SIMULATED else [],
     threads: 2
+    resources:
+        mem_mb=2000,
+        runtime=20,
     log:
         "logs/evaluate_detection.log",
     conda:

@@ -20,6 +20,9 @@ rule extract_calls:
     wildcard_constraints:
         method="|".join(DETECTION_METHODS),
     threads: 2
+    resources:
+        mem_mb=1500,
+        runtime=30,
     log:
         "logs/extract/{method}/{recording}.log",
     conda:

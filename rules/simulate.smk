@@ -10,6 +10,9 @@ rule simulate_recording:
     params:
         simulation=config["simulation"],
         spec=sim_spec,
+    resources:
+        mem_mb=2000,
+        runtime=15,
     log:
         "logs/simulate/{recording}.log",
     conda:
@@ -25,6 +28,9 @@ rule simulated_sample_sheet:
         f"{SIM_DIR}/samples.tsv",
     params:
         samples=SAMPLES,
+    resources:
+        mem_mb=500,
+        runtime=5,
     log:
         "logs/simulate/samples.log",
     conda:
@@ -49,6 +55,9 @@ rule simulator_vs_real:
     params:
         preset=config["preset"],
         seed=config["simulation"]["seed"],
+    resources:
+        mem_mb=3000,
+        runtime=30,
     log:
         "logs/simulator_vs_real.log",
     conda:
