@@ -11,6 +11,10 @@ include: "rules/simulate.smk"
 include: "rules/extract.smk"
 include: "rules/evaluate_detection.smk"
 include: "rules/dataset.smk"
+include: "rules/features.smk"
+include: "rules/embed.smk"
+include: "rules/classical.smk"
+include: "rules/figures_features.smk"
 include: "rules/summary.smk"
 
 

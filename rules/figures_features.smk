@@ -1,0 +1,105 @@
+# Figures 1 and 2 (Ivanenko et al. 2020): numbers first (results/stats/fig1.json, fig2.json), then each figure
+# from its own plotting script that only reads computed results.
+
+from usvflow.classical import task_spec  # noqa: E402
+
+FIG_COHORT = config["features"]["figure_cohort"]
+FIG_GROUP = task_spec("sex", config["classical"]["tasks"])
+FIG_LEVELS = [FIG_GROUP["negative"], FIG_GROUP["positive"]]
+FIG_NOTE = (
+    f"SIMULATED data (preset {config['preset']}, seed {config['simulation']['seed']})"
+    if SIMULATED
+    else f"Data: sample sheet {config['samples']}"
+)
+FIG_EMBEDDINGS = ["features.pca", "spectrograms.pca", "features.tsne", "spectrograms.tsne"]
+
+
+rule features_fig1_stats:
+    input:
+        dataset=f"results/dataset/{FIG_COHORT}.calls.parquet",
+        features=f"results/features/{FIG_COHORT}.features.parquet",
+        wavs=[SAMPLES.loc[r, "path"] for r in cohort_recordings(FIG_COHORT)],
+    output:
+        "results/stats/fig1.json",
+    params:
+        samples=SAMPLES.loc[cohort_recordings(FIG_COHORT)],
+        group=FIG_GROUP["column"],
+        levels=FIG_LEVELS,
+        dataset=f"{FIG_COHORT} cohort; {DATA_LABEL}",
+    log:
+        "logs/figures/fig1_stats.log",
+    conda:
+        "../envs/usvflow.yaml"
+    script:
+        "../scripts/features_fig1_stats.py"
+
+
+rule plot_fig1:
+    input:
+        dataset=f"results/dataset/{FIG_COHORT}.calls.parquet",
+        images=f"results/dataset/{FIG_COHORT}.spectrograms.npy",
+        features=f"results/features/{FIG_COHORT}.features.parquet",
+        stats="results/stats/fig1.json",
+        calls=f"results/extract/{DATASET_DETECTOR}/{(cohort_recordings(FIG_COHORT) or ['none'])[0]}.calls.csv",
+        wav=SAMPLES.loc[cohort_recordings(FIG_COHORT)[0], "path"] if cohort_recordings(FIG_COHORT) else [],
+    output:
+        report("figures/fig1.pdf", caption="../report/fig1.rst", category="Ivanenko 2020"),
+    params:
+        recording=(cohort_recordings(FIG_COHORT) or ["none"])[0],
+        group=FIG_GROUP["column"],
+        levels=FIG_LEVELS,
+        note=FIG_NOTE,
+        stretch_s=1.5,
+    log:
+        "logs/figures/fig1.log",
+    conda:
+        "../envs/usvflow.yaml"
+    script:
+        "../scripts/plot_fig1.py"
+
+
+rule features_fig2_stats:
+    input:
+        dataset=f"results/dataset/{FIG_COHORT}.calls.parquet",
+        features=f"results/features/{FIG_COHORT}.features.parquet",
+    output:
+        "results/stats/fig2.json",
+    params:
+        group=FIG_GROUP["column"],
+        levels=FIG_LEVELS,
+        dataset=f"{FIG_COHORT} cohort; {DATA_LABEL}",
+    log:
+        "logs/figures/fig2_stats.log",
+    conda:
+        "../envs/usvflow.yaml"
+    script:
+        "../scripts/features_fig2_stats.py"
+
+
+rule plot_fig2:
+    input:
+        dataset=f"results/dataset/{FIG_COHORT}.calls.parquet",
+        features=f"results/features/{FIG_COHORT}.features.parquet",
+        embeddings=[f"results/embed/{FIG_COHORT}.{key}.npy" for key in FIG_EMBEDDINGS],
+        stats="results/stats/fig2.json",
+    output:
+        report("figures/fig2.pdf", caption="../report/fig2.rst", category="Ivanenko 2020"),
+    params:
+        embedding_keys=FIG_EMBEDDINGS,
+        group=FIG_GROUP["column"],
+        levels=FIG_LEVELS,
+        note=FIG_NOTE,
+    log:
+        "logs/figures/fig2.log",
+    conda:
+        "../envs/usvflow.yaml"
+    script:
+        "../scripts/plot_fig2.py"
+
+
+if FIG_COHORT in COHORTS:
+
+    register(
+        targets=["figures/fig1.pdf", "figures/fig2.pdf"],
+        stats=["results/stats/fig1.json", "results/stats/fig2.json"],
+    )

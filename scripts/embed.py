@@ -1,0 +1,29 @@
+"""Snakemake adapter: one cached 3-D embedding (PCA or t-SNE) of a cohort's features or spectrograms."""
+import time
+
+import numpy as np
+import pandas as pd
+
+from usvflow.dataset import load_cohort
+from usvflow.embed import embed, feature_matrix, spectrogram_matrix
+from usvflow.features import FEATURES_9
+from usvflow.workflow import script_main
+
+
+@script_main
+def main(smk):
+    kind, method, cfg = smk.wildcards.kind, smk.wildcards.method, smk.params.embed
+    table, images = load_cohort(smk.input.dataset, smk.input.images)
+    if kind == "features":
+        X = feature_matrix(pd.read_parquet(smk.input.features[0]), FEATURES_9)
+        dims = cfg["pca_dims_features"]
+    else:
+        X = spectrogram_matrix(images)
+        dims = cfg["pca_dims_spectrograms"]
+    t0 = time.time()
+    Y = embed(X, method, dims, cfg["perplexity"], cfg["seed"], smk.threads)
+    np.save(smk.output[0], Y.astype(np.float32))
+    print(f"{kind} {method}: {len(Y)} points in {time.time() - t0:.1f} s")
+
+
+main(snakemake)  # noqa: F821

@@ -1,0 +1,87 @@
+"""Ridge / SVM folds: a known separating feature, shuffled control at chance, bad input handled."""
+import numpy as np
+import pandas as pd
+import pytest
+
+from usvflow import classical as C
+from usvflow.features import FEATURES_9
+
+SPEC = C.task_spec("sex")
+
+
+def _cohort(n_animals=6, calls=80, effect=3.0, seed=0):
+    """Animals alternate F/M; only duration differs between the sexes (by ``effect`` SDs)."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for a in range(n_animals):
+        sex = "FM"[a % 2]
+        for i in range(calls):
+            row = {c: rng.normal() for c in FEATURES_9}
+            row["duration_s"] += effect * (sex == "M")
+            rows.append(dict(row, animal=f"{sex}{a:02d}", sex=sex, call_uid=f"{a}#{i}"))
+    return pd.DataFrame(rows)
+
+
+@pytest.mark.parametrize("model", ["ridge_feat9", "svm_feat9"])
+def test_known_feature_separates_and_shuffled_control_is_at_chance(model):
+    t = _cohort()
+    X, y = C.input_matrix("feat9", t), C.encode_labels(t["sex"], SPEC)
+    real, shuf = [], []
+    for a in sorted(t["animal"].unique()):
+        r = C.run_fold(X, y, t["animal"], t["call_uid"], a, model, "sex", SPEC)
+        real.append(r.metrics["accuracy"])
+        assert r.metrics["n_test"] == 80 and r.metrics["fold"] == a and r.metrics["classes"] == ["F", "M"]
+        assert set(r.predictions.columns) == {"call_uid", "y_true", "y_pred", "score"}
+    for seed in range(4):  # average several shuffles: one fold's control is a coin flip per animal
+        for a in sorted(t["animal"].unique()):
+            r = C.run_fold(X, y, t["animal"], t["call_uid"], a, model + "_shuffled", "sex", SPEC, {"seed": seed})
+            assert r.metrics["shuffled"]
+            shuf.append(r.metrics["accuracy"])
+    assert np.mean(real) > 0.9
+    assert abs(np.mean(shuf) - 0.5) < 0.15
+
+
+def test_quadratic_svm_learns_a_nonlinear_spectrogram_cue():
+    rng = np.random.default_rng(1)
+    n = 240
+    images = rng.integers(0, 40, (n, 100, 100)).astype(np.uint8)
+    y = np.arange(n) % 2
+    # Class 1: energy in band A or band B (never both) — a sign-free cue a linear model cannot use well.
+    for i in np.flatnonzero(y == 1):
+        band = (20, 30) if rng.random() < 0.5 else (70, 80)
+        images[i, band[0]:band[1], :40] = 200
+    for i in np.flatnonzero(y == 0):
+        images[i, 20:30, :40] = images[i, 70:80, :40] = 110  # same mean energy, spread over both bands
+    t = pd.DataFrame({"sex": np.where(y == 1, "M", "F"), "animal": [f"A{i % 4}" for i in range(n)],
+                      "call_uid": [str(i) for i in range(n)]})
+    X = C.input_matrix("spectrogram", t, images=images)
+    yy = C.encode_labels(t["sex"], SPEC)
+    acc = [C.run_fold(X, yy, t["animal"], t["call_uid"], a, "svm", "sex", SPEC, standardise=False).metrics["accuracy"]
+           for a in ["A0", "A1"]]
+    assert np.mean(acc) > 0.9
+
+
+def test_balance_subsamples_the_larger_class():
+    y = np.r_[np.zeros(30, int), np.ones(10, int)]
+    idx = C.balance(y, np.random.default_rng(0))
+    assert (y[idx] == 0).sum() == (y[idx] == 1).sum() == 10
+
+
+def test_one_sex_cohort_and_sparse_animal_are_reported_not_crashed():
+    samples = pd.DataFrame({"cohort": "sex", "sex": ["F", "F"], "animal": ["F1", "F2"]})
+    folds, why = C.loao_folds(samples, SPEC)
+    assert folds == [] and "one class only" in why
+    plan = C.plan_tasks(samples, None, ["sex"])
+    assert plan["sex"]["skipped"] and "strain" not in plan
+    t = _cohort(n_animals=4)
+    t = t[~((t["animal"] == "M01") & (t.index % 80 > 3))]  # animal M01 keeps 4 calls
+    X, y = C.input_matrix("feat9", t), C.encode_labels(t["sex"], SPEC)
+    r = C.run_fold(X, y, t["animal"], t["call_uid"], "M01", "ridge_feat9", "sex", SPEC)
+    assert r.metrics["accuracy"] is None and "fewer than" in r.metrics["skipped"] and r.predictions.empty
+    # Holding out the only M animal leaves training with one class: skipped, said why.
+    t2 = _cohort(n_animals=3)
+    X2, y2 = C.input_matrix("feat9", t2), C.encode_labels(t2["sex"], SPEC)
+    r2 = C.run_fold(X2, y2, t2["animal"], t2["call_uid"], "M01", "svm_feat9", "sex", SPEC)
+    assert r2.metrics["accuracy"] is None and "need" in r2.metrics["skipped"]
+    summary = C.summarise([r.metrics, r2.metrics])
+    assert (summary["n_folds"] == 0).all()

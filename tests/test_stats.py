@@ -1,0 +1,47 @@
+"""Statistics: against scipy/statsmodels and hand arithmetic."""
+import numpy as np
+import pandas as pd
+import scipy.stats as st
+from statsmodels.stats.multitest import multipletests
+
+from usvflow import stats as S
+
+
+def test_bonferroni_arithmetic_and_statsmodels():
+    p = np.array([0.01, 0.04, 0.3, np.nan, 0.002])
+    adj = S.bonferroni(p)
+    assert np.allclose(adj[[0, 1, 2, 4]], np.minimum(1, p[[0, 1, 2, 4]] * 4))
+    assert np.allclose(adj[[0, 1, 2, 4]], multipletests(p[[0, 1, 2, 4]], method="bonferroni")[1])
+    assert np.isnan(adj[3])
+
+
+def test_rank_sum_matches_scipy_and_effect_grows_with_shift():
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(0, 1, 300), rng.normal(0.1, 1, 300)
+    r = S.rank_sum(a, b)
+    assert np.isclose(r.p, st.mannwhitneyu(a, b, method="asymptotic").pvalue)
+    big = S.rank_sum(a, b + 1.0)
+    assert 0 <= r.effect_size < big.effect_size < 1 and big.p < 1e-20
+    # r^2 of a large shift is close to the point-biserial r^2 of the ranks.
+    ranks = st.rankdata(np.concatenate([a, b + 1]))
+    rpb = np.corrcoef(ranks, np.r_[np.zeros(300), np.ones(300)])[0, 1]
+    assert abs(big.effect_size - rpb ** 2) < 0.02
+
+
+def test_signed_rank_kruskal_binomial():
+    rng = np.random.default_rng(1)
+    x = rng.normal(0.5, 1, 40)
+    assert np.isclose(S.signed_rank(x).p, st.wilcoxon(x, method="approx").pvalue)
+    h = S.kruskal_wallis(rng.normal(0, 1, 50), rng.normal(2, 1, 50), rng.normal(4, 1, 50))
+    assert h.p < 1e-10 and 0.5 < h.effect_size <= 1
+    assert S.binomial_vs_chance(60, 100) < 0.05 < S.binomial_vs_chance(55, 100)
+    assert np.isnan(S.binomial_vs_chance(0, 0))
+
+
+def test_compare_groups_flags_only_the_shifted_feature():
+    rng = np.random.default_rng(2)
+    df = pd.DataFrame({"g": ["F"] * 200 + ["M"] * 200, "a": rng.normal(0, 1, 400),
+                       "b": np.r_[rng.normal(0, 1, 200), rng.normal(1, 1, 200)]})
+    out = S.compare_groups(df, ["a", "b"], "g", ["F", "M"]).set_index("feature")
+    assert out.loc["b", "significant"] and not out.loc["a", "significant"]
+    assert np.isclose(out.loc["b", "p_bonferroni"], min(1, 2 * out.loc["b", "p"]))
