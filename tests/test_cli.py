@@ -4,6 +4,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import numpy as np
 import pandas as pd
 import yaml
 
@@ -37,3 +38,19 @@ def test_simulate_bad_preset_is_one_line(tmp_path, repo_root):
     assert proc.stderr.strip().splitlines() == [
         "usvflow simulate: config.yaml: preset 'nope' is not defined; choose one of default, paper, test, tiny"
     ]
+
+
+def test_detect_features_match_the_workflow(tmp_path, realdata):
+    """`usvflow detect --features` keeps the detector's columns and adds the features stage's values."""
+    from usvflow.features import compute_features
+
+    wav = realdata / "clip1" / "recording.wav"
+    plain, with_features = tmp_path / "calls.csv", tmp_path / "calls_features.csv"
+    assert main(["detect", str(wav), "-o", str(plain), "--no-progress"]) == 0
+    assert main(["detect", str(wav), "-o", str(with_features), "--features", "--no-progress"]) == 0
+    calls, feats = pd.read_csv(plain), pd.read_csv(with_features)
+    assert len(calls) > 10 and len(feats) == len(calls)
+    pd.testing.assert_frame_equal(feats[calls.columns], calls)  # f_mean_hz and friends kept
+    workflow, _ = compute_features(calls, wav)
+    for col in ["duration_s", "mean_frequency_hz", "spectral_width_hz", "auto_direction"]:
+        assert np.allclose(feats[col].to_numpy(float), workflow[col].to_numpy(float), rtol=1e-5, equal_nan=True), col

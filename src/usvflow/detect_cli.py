@@ -1,6 +1,6 @@
 """``usvflow detect``: find the calls in one recording without Snakemake.
 
-    usvflow detect REC.wav -o calls.csv [--method paper|default] [--raven sel.txt]
+    usvflow detect REC.wav -o calls.csv [--method paper|default] [--raven sel.txt] [--features]
                    [--channel N|mean] [--spectrograms calls.npz] [--overview overview.png]
 
 Bad input gives one line ``usvflow detect: <file>: <problem>`` on stderr and exit status 2. A
@@ -43,6 +43,9 @@ def _fill(p: argparse.ArgumentParser) -> None:
     p.add_argument("--spectrograms", metavar="CALLS.npz",
                    help="also write the 100x100 uint8 image of every call (see usvflow.detect)")
     p.add_argument("--overview", metavar="PNG", help="also draw the recording with its detections")
+    p.add_argument("--features", action="store_true",
+                   help="add the paper's per-call features and auto-scored properties as columns "
+                        "(the same values the workflow's features stage computes)")
     p.add_argument("--jobs", type=int, default=0, help="threads (default: up to 2)")
     bar = p.add_mutually_exclusive_group()
     bar.add_argument("--progress", dest="progress", action="store_true", default=None,
@@ -77,9 +80,14 @@ def run(args: argparse.Namespace) -> int:
         start = time.perf_counter()
         det = detect_file(args.recording, args.method, channel=args.channel, progress=progress,
                           overview=bool(args.overview), jobs=args.jobs)
+        calls = det.calls
+        if args.features:
+            from .features import add_feature_columns
+
+            calls = add_feature_columns(calls, args.recording, channel=args.channel)
         elapsed = time.perf_counter() - start
         try:
-            det.calls.to_csv(args.output, index=False, float_format="%.6g")
+            calls.to_csv(args.output, index=False, float_format="%.6g")
             if args.raven:
                 ch = int(args.channel) + 1 if str(args.channel).isdigit() else 1
                 write_raven(args.raven, det.calls, channel=ch)
