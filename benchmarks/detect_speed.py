@@ -3,11 +3,19 @@
     python benchmarks/detect_speed.py                    # 30-minute file, both methods
     python benchmarks/detect_speed.py --minutes 5 --methods default
     python benchmarks/detect_speed.py --compare-lengths 1 60   # peak RSS: 1-minute vs 1-hour file
+    python benchmarks/detect_speed.py --repeat 3 --json out.json
 
 The recording is synthesised block by block straight to disk (16-bit PCM, noise floor, low-frequency
 movement noise, clicks and ~180 FM calls per minute), so making it needs little memory. Each
-detector runs in its own subprocess; we report x real time (audio seconds per wall-clock second) and
-the subprocess's peak resident memory (``resource.getrusage(RUSAGE_CHILDREN).ru_maxrss``).
+detector runs in its own subprocess; we report
+
+* x real time on the wall clock (audio seconds per elapsed second),
+* x real time per CPU-second (audio seconds per second of user + system time of all the process's
+  threads): on a shared machine the wall clock depends on what else runs, CPU time much less so;
+  wall-clock x real time on an otherwise idle machine is about this times the cores it can use,
+* the subprocess's peak resident memory (``ru_maxrss``).
+
+``--repeat N`` runs each detector N times and reports every run and the best.
 """
 from __future__ import annotations
 
@@ -61,15 +69,21 @@ def synthesize(path: Path, minutes: float, fs: int = 300_000, seed: int = 0, blo
 
 _CHILD = textwrap.dedent(
     """
-    import json, resource, sys, time
+    import json, os, resource, sys, time
     from usvflow.detect import detect_file
     path, method, jobs = sys.argv[1], sys.argv[2], int(sys.argv[3])
-    t = time.perf_counter()
+    def cpu():
+        r = resource.getrusage(resource.RUSAGE_SELF)
+        return r.ru_utime + r.ru_stime
+    load = os.getloadavg()[0]
+    c, t = cpu(), time.perf_counter()
     det = detect_file(path, method, jobs=jobs)
-    el = time.perf_counter() - t
+    el, cpu_s = time.perf_counter() - t, cpu() - c
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps(dict(method=method, seconds=el, audio_s=det.duration_s, calls=len(det.calls),
-                          x_real_time=det.duration_s / el, peak_rss_mb=rss_mb)))
+    print(json.dumps(dict(method=method, seconds=el, cpu_seconds=cpu_s, audio_s=det.duration_s,
+                          calls=len(det.calls), x_real_time=det.duration_s / el,
+                          x_real_time_cpu=det.duration_s / cpu_s, peak_rss_mb=rss_mb,
+                          load_before=load, load_after=os.getloadavg()[0])))
     """
 )
 
@@ -82,27 +96,57 @@ def run_one(path: Path, method: str, jobs: int) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def _import_rss_mb() -> float:
+    """Peak RSS of a process that only imports the detector (numpy, scipy, pandas): the fixed part."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT / "src"), env.get("PYTHONPATH", "")) if p)
+    code = "import resource, usvflow.detect; print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def _line(r: dict) -> str:
+    return (f"{r['audio_s'] / 60:.1f} min in {r['seconds']:.1f} s wall / {r['cpu_seconds']:.1f} s CPU = "
+            f"{r['x_real_time']:.0f}x real time (wall), {r['x_real_time_cpu']:.0f}x per CPU-second, "
+            f"{r['seconds'] and r['cpu_seconds'] / r['seconds']:.2f} cores busy, peak RSS {r['peak_rss_mb']:.0f} MB, "
+            f"{r['calls']} calls, load {r['load_before']:.1f}->{r['load_after']:.1f}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--minutes", type=float, default=30.0)
     ap.add_argument("--methods", nargs="+", default=["default", "paper"])
     ap.add_argument("--jobs", type=int, default=0, help="detector threads (0: up to 2)")
+    ap.add_argument("--repeat", type=int, default=1, help="runs per detector (all reported, and the best)")
     ap.add_argument("--compare-lengths", nargs=2, type=float, metavar=("SHORT_MIN", "LONG_MIN"),
-                    help="peak RSS of the default detector on a short and a long file")
+                    help="peak RSS of each detector on a short and a long file (e.g. 1 60)")
+    ap.add_argument("--json", type=Path, help="also write every run's numbers here")
     args = ap.parse_args()
     print(f"machine: {os.cpu_count()} CPU(s); load average {os.getloadavg()[0]:.2f} at start")
+    runs = []
+    lengths = args.compare_lengths or [args.minutes]
+    for minutes in lengths:
+        path = synthesize(OUT / f"synthetic_{minutes:g}min_300k.wav", minutes)
+        for m in args.methods:
+            rs = [run_one(path, m, args.jobs) for _ in range(args.repeat)]
+            for r in rs:
+                r["minutes"] = minutes
+                print(f"{m:8s} {_line(r)}")
+            if len(rs) > 1:
+                print(f"{m:8s} best: {max(r['x_real_time'] for r in rs):.0f}x wall, "
+                      f"{max(r['x_real_time_cpu'] for r in rs):.0f}x per CPU-second, "
+                      f"peak RSS {max(r['peak_rss_mb'] for r in rs):.0f} MB (largest)")
+            runs += rs
     if args.compare_lengths:
-        for minutes in args.compare_lengths:
-            path = synthesize(OUT / f"synthetic_{minutes:g}min_300k.wav", minutes)
-            for m in args.methods:
-                r = run_one(path, m, args.jobs)
-                print(f"{minutes:g} min  {m:8s} peak RSS {r['peak_rss_mb']:.0f} MB  {r['x_real_time']:.0f}x real time")
-        return
-    path = synthesize(OUT / f"synthetic_{args.minutes:g}min_300k.wav", args.minutes)
-    for m in args.methods:
-        r = run_one(path, m, args.jobs)
-        print(f"{m:8s} {r['audio_s'] / 60:.1f} min of 300 kHz audio in {r['seconds']:.1f} s = "
-              f"{r['x_real_time']:.0f}x real time, peak RSS {r['peak_rss_mb']:.0f} MB, {r['calls']} calls")
+        short, long_ = lengths
+        print(f"(importing usvflow.detect alone: peak RSS {_import_rss_mb():.0f} MB)")
+        for m in args.methods:
+            rss = {mn: max(r["peak_rss_mb"] for r in runs if r["method"] == m and r["minutes"] == mn)
+                   for mn in lengths}
+            print(f"{m:8s} peak RSS {short:g} min: {rss[short]:.0f} MB, {long_:g} min: {rss[long_]:.0f} MB "
+                  f"(ratio {rss[long_] / rss[short]:.2f})")
+    if args.json:
+        args.json.write_text(json.dumps(runs, indent=1))
 
 
 if __name__ == "__main__":

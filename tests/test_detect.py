@@ -151,3 +151,52 @@ def test_params_are_checked():
     with pytest.raises(ValueError, match="unknown detection method"):
         resolve_params("deepsqueak")
     assert resolve_params("paper")["energy_percentile"] == DEFAULT_PARAMS["paper"]["energy_percentile"]
+
+
+# --------------------------------------------------------------------------------------------------
+# The fast default detector: its building blocks equal the textbook operations they replace, and it
+# stays fast and thread-count independent.
+
+
+@pytest.mark.parametrize("n, b0, b1", [(300, 30, 121), (250, 30, 121), (251, 0, 126), (300, 1, 151)])
+def test_frequency_domain_hann_band_power_is_exact(n, b0, b1):
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    from usvflow.detect import _band_power
+
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal(40 * n).astype(np.float32)
+    frames = sliding_window_view(x, n)[:: n // 2]
+    win = sps.windows.hann(n, sym=False)
+    ref = np.abs(np.fft.rfft(frames.astype(np.float64) * win, axis=1)[:, b0:b1].T) ** 2
+    out = np.empty((b1 - b0, len(frames)), np.float32)
+    _band_power(frames, n, b0, b1, 1, out)
+    np.testing.assert_allclose(out / 4, ref, rtol=1e-3, atol=1e-4 * ref.max())
+
+
+def test_row_filters_match_scipy_ndimage():
+    import scipy.ndimage as ndi
+
+    from usvflow.detect import _box_sum_nearest, _window_reduce
+
+    A = np.random.default_rng(2).standard_normal((40, 7)).astype(np.float32)
+    for size in (1, 2, 3, 4, 6, 17):
+        np.testing.assert_allclose(_box_sum_nearest(A, size) / size,
+                                   ndi.uniform_filter1d(A, size, axis=0, mode="nearest"), atol=1e-5)
+    for width in (3, 5, 9):
+        r = width // 2
+        full = ndi.maximum_filter1d(A, width, axis=0, mode="constant", cval=-np.inf)
+        np.testing.assert_array_equal(_window_reduce(A, width, np.maximum), full[r : len(A) - r])
+
+
+def test_results_do_not_depend_on_threads(tmp_path):
+    fs = 300_000
+    calls = [(0.5 + 1.1 * k, 0.02 + 0.01 * (k % 5), 50e3 + 3e3 * k, 70e3, 0.02) for k in range(25)]
+    path = tmp_path / "threads.wav"
+    write_wav(path, _recording(fs, 30.0, calls), fs)
+    one = detect_file(path, jobs=1, params={"chunk_s": 5.0})
+    two = detect_file(path, jobs=2, params={"chunk_s": 5.0})
+    assert len(one.calls) == 25
+    np.testing.assert_array_equal(one.calls.to_numpy(), two.calls.to_numpy())
+    np.testing.assert_array_equal(one.spectrograms, two.spectrograms)
+
