@@ -154,15 +154,17 @@ def animal_profile(sim: dict, spec: RecordingSpec) -> AnimalProfile:
     levels = {"sex": {"F": 0.5, "M": -0.5}, "strain": {"WT": -0.5, "cortexless": 0.5}}
     sign = levels[spec.cohort][spec.group]
     group_eff: dict = eff[spec.cohort]
-    ind = float(eff["individual_sd"])
+    ind_default = float(eff["individual_sd"])
+    ind_by_property: dict = eff.get("individual_sd_by_property", {})
 
     def shifted(name: str) -> float:
+        ind = float(ind_by_property.get(name, ind_default))
         return sign * float(group_eff.get(name, 0.0)) + ind * rng.standard_normal()
 
     logits = np.log(np.array([pop["type_probs"][t] for t in CALL_TYPES], dtype=float))
     type_eff = group_eff.get("type_logits", {})
     for i, t in enumerate(CALL_TYPES):
-        logits[i] += sign * float(type_eff.get(t, 0.0)) + ind * rng.standard_normal()
+        logits[i] += sign * float(type_eff.get(t, 0.0)) + ind_default * rng.standard_normal()
     probs = np.exp(logits - logits.max())
     probs /= probs.sum()
 
