@@ -16,6 +16,7 @@ include: "rules/embed.smk"
 include: "rules/classical.smk"
 include: "rules/figures_features.smk"
 include: "rules/summary.smk"
+include: "rules/segment.smk"
 
 
 # Cheap bookkeeping rules run where snakemake runs, not as cluster jobs.
