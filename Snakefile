@@ -15,7 +15,10 @@ include: "rules/features.smk"
 include: "rules/embed.smk"
 include: "rules/classical.smk"
 include: "rules/figures_features.smk"
+include: "rules/train.smk"
+include: "rules/figures_models.smk"
 include: "rules/summary.smk"
+include: "rules/network.smk"
 include: "rules/segment.smk"
 
 

@@ -1,0 +1,172 @@
+# Inside the network and the call space (Ivanenko et al. 2020, Fig 6, Fig 7, S1 Video). Nothing here trains:
+# it reads the sex CNN's leave-one-animal-out folds (rules/train.smk) and the cached 3-D t-SNE of the
+# spectrograms (rules/embed.smk). Logic: usvflow.network, usvflow.callspace, usvflow.plots_network.
+#
+# results/network/sex/{animal}.calls.parquet   per held-out call and layer: sparsity, within/across-sex
+#                                              correlation, deconvolution scores (one job per fold)
+# results/network/sex.layers.csv               per layer and sex: mean, SEM, n (Fig 6C/D/G/H)
+# results/callspace/sex.calls.parquet          per call: map coordinates, sex, CNN score, cluster, kNN, overlays
+# results/stats/fig6.json, fig7.json           the numbers beside the paper's
+
+from usvflow.callspace import CallSpaceSettings  # noqa: E402
+from usvflow.network import NetworkSettings  # noqa: E402
+
+NETWORK = config.get("network") or {}
+# Each computation gets only its own settings, so that e.g. a new movie length reruns nothing else.
+NET_FOLD_SETTINGS = {k: v for k, v in NETWORK.items() if k in NetworkSettings.__dataclass_fields__}
+NET_SPACE_SETTINGS = {k: v for k, v in NETWORK.items() if k in CallSpaceSettings.__dataclass_fields__}
+NET_COHORT = "sex"
+NET_ANIMALS = sorted(
+    SAMPLES.loc[
+        (SAMPLES.cohort == NET_COHORT) & SAMPLES["sex"].astype(str).str.upper().isin(["F", "M"]), "animal"
+    ]
+    .astype(str)
+    .unique()
+)
+NET_FOLD = f"results/train/{NET_COHORT}/loao/{{animal}}/cnn"
+NET_DATA = (
+    f"{NET_COHORT} cohort; SIMULATED (preset {config['preset']}, seed {config['simulation']['seed']}), "
+    f"{DATASET_DETECTOR} detector"
+    if SIMULATED
+    else f"{NET_COHORT} cohort; sample sheet {config['samples']}, {DATASET_DETECTOR} detector"
+)
+
+
+rule network_fold:
+    input:
+        model=f"{NET_FOLD}.pt",
+        dataset=f"results/dataset/{NET_COHORT}.calls.parquet",
+        images=f"results/dataset/{NET_COHORT}.spectrograms.npy",
+    output:
+        calls="results/network/sex/{animal}.calls.parquet",
+        example="results/network/sex/{animal}.example.npz",
+    params:
+        network=NET_FOLD_SETTINGS,
+    wildcard_constraints:
+        animal="|".join(NET_ANIMALS) or "__none__",
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    log:
+        "logs/network/sex/{animal}.log",
+    benchmark:
+        "benchmarks/network/sex/{animal}.tsv"
+    conda:
+        "../envs/usvflow.yaml"
+    script:
+        "../scripts/network_fold.py"
+
+
+rule network_summary:
+    input:
+        calls=expand("results/network/sex/{animal}.calls.parquet", animal=NET_ANIMALS),
+        examples=expand("results/network/sex/{animal}.example.npz", animal=NET_ANIMALS),
+    output:
+        layers="results/network/sex.layers.csv",
+        example_f="results/network/sex.example_F.npz",
+        example_m="results/network/sex.example_M.npz",
+        stats="results/stats/fig6.json",
+    params:
+        dataset=NET_DATA,
+    resources:
+        mem_mb=2000,
+        runtime=5,
+    log:
+        "logs/network/sex_summary.log",
+    conda:
+        "../envs/usvflow.yaml"
+    script:
+        "../scripts/network_summary.py"
+
+
+rule network_callspace:
+    input:
+        dataset=f"results/dataset/{NET_COHORT}.calls.parquet",
+        features=f"results/features/{NET_COHORT}.features.parquet",
+        tsne=f"results/embed/{NET_COHORT}.spectrograms.tsne.npy",
+        predictions=expand(f"{NET_FOLD}.predictions.parquet", animal=NET_ANIMALS),
+    output:
+        calls="results/callspace/sex.calls.parquet",
+        clusters="results/callspace/sex.clusters.csv",
+        density="results/callspace/sex.density.npz",
+        stats="results/stats/fig7.json",
+    params:
+        network=NET_SPACE_SETTINGS,
+        dataset=NET_DATA,
+    resources:
+        mem_mb=2000,
+        runtime=5,
+    log:
+        "logs/network/callspace.log",
+    benchmark:
+        "benchmarks/network/callspace.tsv"
+    conda:
+        "../envs/usvflow.yaml"
+    script:
+        "../scripts/network_callspace.py"
+
+
+rule plot_fig6:
+    input:
+        layers="results/network/sex.layers.csv",
+        example_f="results/network/sex.example_F.npz",
+        example_m="results/network/sex.example_M.npz",
+        stats="results/stats/fig6.json",
+    output:
+        figure=report("figures/fig6.pdf", caption="../report/fig6.rst", category="Network and call space"),
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    log:
+        "logs/figures/fig6.log",
+    conda:
+        "../envs/usvflow.yaml"
+    script:
+        "../scripts/plot_fig6.py"
+
+
+rule plot_fig7:
+    input:
+        calls="results/callspace/sex.calls.parquet",
+        density="results/callspace/sex.density.npz",
+        images=f"results/dataset/{NET_COHORT}.spectrograms.npy",
+        stats="results/stats/fig7.json",
+    output:
+        figure=report("figures/fig7.pdf", caption="../report/fig7.rst", category="Network and call space"),
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    log:
+        "logs/figures/fig7.log",
+    conda:
+        "../envs/usvflow.yaml"
+    script:
+        "../scripts/plot_fig7.py"
+
+
+rule movie_s1:
+    input:
+        calls="results/callspace/sex.calls.parquet",
+    output:
+        movie=report("figures/movieS1.gif", caption="../report/movieS1.rst", category="Network and call space"),
+    params:
+        frames=NETWORK.get("movie_frames", 48),
+        subtitle="SIMULATED data" if SIMULATED else f"sample sheet {config['samples']}",
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    log:
+        "logs/figures/movieS1.log",
+    conda:
+        "../envs/usvflow.yaml"
+    script:
+        "../scripts/movie_s1.py"
+
+
+# Fig 6 needs trained folds of both sexes; without a sex cohort there is nothing to show.
+_NET_SEXES = set(SAMPLES.loc[SAMPLES.cohort == NET_COHORT, "sex"].astype(str).str.upper()) & {"F", "M"}
+register(
+    targets=["figures/fig6.pdf", "figures/fig7.pdf", "figures/movieS1.gif"] if len(_NET_SEXES) == 2 else [],
+    stats=["results/stats/fig6.json", "results/stats/fig7.json"] if len(_NET_SEXES) == 2 else [],
+)

@@ -1,0 +1,74 @@
+# Stage 6 (networks): the paper's spectrogram CNNs, 9-feature DNN and semi-convolutional DNN, one job per
+# (task, split, fold, model): leave-one-animal-out folds are the held-out animals (from the sample sheet),
+# random-split folds k0..k9 (the preset may train fewer). Logic: usvflow.train, usvflow.models.
+#
+# results/train/{task}/{split}/{fold}/{model}.metrics.json, .predictions.parquet, .pt, .curve.csv
+# model: cnn, dnn9, semiconv, each also *_shuffled (labels permuted across the training calls: the control).
+
+from usvflow.train import MODELS as NET_MODELS  # noqa: E402
+from usvflow.train import SPLITS as NET_SPLITS  # noqa: E402
+from usvflow.train import TASKS as NET_TASKS  # noqa: E402
+from usvflow.train import plan_folds, train_settings  # noqa: E402
+
+TRAIN = train_settings(config)
+TRAIN_JOBS = plan_folds(SAMPLES, TRAIN, SIMULATED)
+TRAIN_OUT = "results/train/{task}/{split}/{fold}/{model}"
+
+
+rule train_cnn:
+    input:
+        table=lambda wildcards: f"results/dataset/{NET_TASKS[wildcards.task].cohort}.calls.parquet",
+        images=lambda wildcards: f"results/dataset/{NET_TASKS[wildcards.task].cohort}.spectrograms.npy",
+    output:
+        metrics=f"{TRAIN_OUT}.metrics.json",
+        predictions=f"{TRAIN_OUT}.predictions.parquet",
+        model=f"{TRAIN_OUT}.pt",
+        curve=f"{TRAIN_OUT}.curve.csv",
+    params:
+        settings=TRAIN,
+    wildcard_constraints:
+        task="|".join(NET_TASKS),
+        split="|".join(NET_SPLITS),
+        fold="[^/]+",
+        model="cnn|cnn_shuffled",
+    threads: 1
+    resources:
+        gpu=1,
+    log:
+        "logs/train/{task}/{split}/{fold}/{model}.log",
+    benchmark:
+        "benchmarks/train/{task}/{split}/{fold}/{model}.tsv"
+    conda:
+        "../envs/usvflow.yaml"
+    script:
+        "../scripts/train_fold.py"
+
+
+rule train_feature_dnn:
+    input:
+        table=lambda wildcards: f"results/dataset/{NET_TASKS[wildcards.task].cohort}.calls.parquet",
+        features=lambda wildcards: f"results/features/{NET_TASKS[wildcards.task].cohort}.features.parquet",
+        vectors=lambda wildcards: f"results/features/{NET_TASKS[wildcards.task].cohort}.vectors.npz",
+    output:
+        metrics=f"{TRAIN_OUT}.metrics.json",
+        predictions=f"{TRAIN_OUT}.predictions.parquet",
+        model=f"{TRAIN_OUT}.pt",
+        curve=f"{TRAIN_OUT}.curve.csv",
+    params:
+        settings=TRAIN,
+    wildcard_constraints:
+        task="|".join(NET_TASKS),
+        split="|".join(NET_SPLITS),
+        fold="[^/]+",
+        model="dnn9|dnn9_shuffled|semiconv|semiconv_shuffled",
+    threads: 1
+    resources:
+        gpu=1,
+    log:
+        "logs/train/{task}/{split}/{fold}/{model}.log",
+    benchmark:
+        "benchmarks/train/{task}/{split}/{fold}/{model}.tsv"
+    conda:
+        "../envs/usvflow.yaml"
+    script:
+        "../scripts/train_fold.py"

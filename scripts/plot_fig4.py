@@ -1,0 +1,62 @@
+"""Snakemake adapter: Fig 4 (properties from spectrograms; sex from features) and results/stats/fig4.json."""
+import pandas as pd
+
+from usvflow import plots_models as pm
+from usvflow.summary import write_stats
+from usvflow.train import task_labels
+from usvflow.workflow import script_main
+
+
+@script_main
+def main(smk):
+    from usvflow.features import FEATURES_9, NAMES_9
+
+    inp = smk.input
+    metrics = pm.read_metrics(list(inp.properties) + list(inp.feature_nets) + list(inp.classical))
+    table = pd.read_parquet(inp.table)
+    labels = {}
+    for task in ["direction", "breaks", "peaks", "broadband"]:
+        y, _ = task_labels(table, task)
+        labels[task] = pd.Series(y[y >= 0])
+    y_sex, _ = task_labels(table, "sex")
+    coefs = pm.ridge_coefficients(pd.read_parquet(inp.features), FEATURES_9, NAMES_9, y_sex, smk.params.ridge_alpha)
+    pm.plot_fig4(metrics, labels, coefs, smk.params.dataset).savefig(smk.output.figure)
+
+    acc = lambda task, model: pm.accuracies(metrics, task, model)  # noqa: E731
+    # Property values are unbalanced (most calls: no break, narrow band): balanced accuracy beside accuracy.
+    bal = lambda task, model: pm.accuracies(metrics, task, model, column="balanced_accuracy")  # noqa: E731
+    values = {f"{t}_{m}": pm.summary_of(acc(t, m)) for t in ["direction", "breaks", "peaks", "broadband"]
+              for m in ["cnn", "cnn_shuffled"]}
+    values.update({f"{t}_{m}_balanced": pm.summary_of(bal(t, m)) for t in ["direction", "breaks", "peaks", "broadband"]
+                   for m in ["cnn", "cnn_shuffled"]})
+    for m in ["dnn9", "dnn9_shuffled", "semiconv", "semiconv_shuffled", "ridge_feat9", "svm_feat9",
+              "ridge_semiconv", "svm_semiconv", "ridge_feat9_shuffled", "svm_feat9_shuffled",
+              "ridge_semiconv_shuffled", "svm_semiconv_shuffled"]:
+        values[f"sex_loao_{m}"] = pm.summary_of(acc("sex", m))
+    values["ridge_coefficients_feat9"] = coefs.to_dict()
+    values["p_dnn9_above_chance"] = pm.vs_chance(acc("sex", "dnn9"), 0.5)
+    values["p_semiconv_above_chance"] = pm.vs_chance(acc("sex", "semiconv"), 0.5)
+    values["semiconv_vs_dnn9"] = pm.paired(acc("sex", "semiconv"), acc("sex", "dnn9"))
+    rows = []
+    for t in ["direction", "breaks", "peaks", "broadband"]:
+        chance = metrics.loc[metrics["task"] == t, "chance"]
+        rows.append({"quantity": f"Fig 4B-E: {t} CNN, random test sets (chance {chance.iloc[0] * 100:.0f} %)" if len(chance)
+                     else f"Fig 4B-E: {t} CNN", "paper": pm.PAPER[t],
+                     "ours": f"{pm.pct(acc(t, 'cnn'))}; shuffled {pm.pct(acc(t, 'cnn_shuffled'))}; balanced "
+                             f"{pm.pct(bal(t, 'cnn'))}, shuffled {pm.pct(bal(t, 'cnn_shuffled'))}"})
+    rows += [
+        {"quantity": "Fig 4G: 9 features → sex DNN, leave-one-animal-out", "paper": pm.PAPER["dnn9"],
+         "ours": f"{pm.pct(acc('sex', 'dnn9'))}; shuffled {pm.pct(acc('sex', 'dnn9_shuffled'))}"},
+        {"quantity": "Fig 4H: ridge on 9 features", "paper": pm.PAPER["ridge_feat9"], "ours": pm.pct(acc("sex", "ridge_feat9"))},
+        {"quantity": "Fig 4H: SVM on 9 features", "paper": pm.PAPER["svm_feat9"], "ours": pm.pct(acc("sex", "svm_feat9"))},
+        {"quantity": "Fig 4I: strongest linear predictors of sex", "paper": "duration, volume, broadband",
+         "ours": ", ".join(coefs.abs().sort_values(ascending=False).index[:3])},
+        {"quantity": "Fig 4K: semi-convolutional DNN, leave-one-animal-out", "paper": pm.PAPER["semiconv"],
+         "ours": f"{pm.pct(acc('sex', 'semiconv'))}; shuffled {pm.pct(acc('sex', 'semiconv_shuffled'))}"},
+        {"quantity": "Fig 4L: ridge / SVM on 24 features + 3 vectors", "paper": f"{pm.PAPER['ridge_semiconv']} / {pm.PAPER['svm_semiconv']}",
+         "ours": f"{pm.pct(acc('sex', 'ridge_semiconv'))} / {pm.pct(acc('sex', 'svm_semiconv'))}"},
+    ]
+    write_stats(smk.output.stats, "fig4", smk.params.dataset, values, rows)
+
+
+main(snakemake)  # noqa: F821

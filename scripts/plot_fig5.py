@@ -1,0 +1,31 @@
+"""Snakemake adapter: Fig 5 (strain from spectrograms, leave-one-animal-out) and results/stats/fig5.json."""
+import pandas as pd
+
+from usvflow import plots_models as pm
+from usvflow.summary import write_stats
+from usvflow.workflow import script_main
+
+
+@script_main
+def main(smk):
+    metrics = pm.read_metrics(list(smk.input.strain) + list(smk.input.classical))
+    preds = pm.read_predictions(smk.input.strain)
+    pa = pm.per_animal(preds, pd.read_parquet(smk.input.table), "cnn", 0.5)
+    pm.plot_fig5(metrics, pa, smk.params.dataset).savefig(smk.output.figure)
+    acc = {m: pm.accuracies(metrics, "strain", m, "loao") for m in
+           ["cnn", "cnn_shuffled", "ridge", "svm", "ridge_shuffled", "svm_shuffled"]}
+    values = {**{f"strain_loao_{m}": pm.summary_of(a) for m, a in acc.items()},
+              "p_cnn_above_chance": pm.vs_chance(acc["cnn"], 0.5),
+              "cnn_vs_ridge": pm.paired(acc["cnn"], acc["ridge"]), "cnn_vs_svm": pm.paired(acc["cnn"], acc["svm"]),
+              "per_animal": pa.to_dict(orient="records")}
+    rows = [
+        {"quantity": "Fig 5A: strain CNN, leave-one-animal-out", "paper": pm.PAPER["strain_loao"], "ours": pm.pct(acc["cnn"])},
+        {"quantity": "Fig 5B: ridge on spectrograms (strain)", "paper": pm.PAPER["strain_ridge"], "ours": pm.pct(acc["ridge"])},
+        {"quantity": "Fig 5B: SVM on spectrograms (strain)", "paper": pm.PAPER["strain_svm"], "ours": pm.pct(acc["svm"])},
+        {"quantity": "Fig 5B: CNN / ridge / SVM shuffled labels", "paper": "chance (50 %)",
+         "ours": f"{pm.pct(acc['cnn_shuffled'])} / {pm.pct(acc['ridge_shuffled'])} / {pm.pct(acc['svm_shuffled'])}"},
+    ]
+    write_stats(smk.output.stats, "fig5", smk.params.dataset, values, rows)
+
+
+main(snakemake)  # noqa: F821

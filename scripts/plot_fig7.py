@@ -1,0 +1,26 @@
+"""Snakemake adapter: draw Fig 7 from the call-space analysis (never recomputes the embedding)."""
+import json
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from usvflow.plots_network import plot_fig7
+from usvflow.workflow import script_main
+
+
+@script_main
+def main(smk):
+    calls = pd.read_parquet(smk.input.calls)
+    with np.load(smk.input.density) as z:
+        grid = {k: z[k] for k in ("male", "female", "difference")}
+        grid["axes"] = [z[f"axis_{i}"] for i in range(grid["male"].ndim)]
+    images = np.load(smk.input.images, mmap_mode="r")
+    with open(smk.input.stats) as fh:
+        stats = json.load(fh)
+    fig = plot_fig7(calls, grid, images, stats["values"], stats["dataset"])
+    fig.savefig(smk.output.figure)
+    plt.close(fig)
+
+
+main(snakemake)  # noqa: F821

@@ -1,0 +1,18 @@
+"""Snakemake adapter: S2 Fig: the layout of S1 Fig for the strain cohort (WT vs cortexless)."""
+import pandas as pd
+
+from usvflow.plots_models import supplementary_figure
+from usvflow.summary import write_stats
+from usvflow.workflow import script_main
+
+
+@script_main
+def main(smk):
+    fig, values, rows = supplementary_figure(pd.read_parquet(smk.input.table), smk.input.loao, smk.input.random,
+                                             smk.input.individual, smk.params.task, smk.params.figure,
+                                             smk.params.dataset)
+    fig.savefig(smk.output.figure)
+    write_stats(smk.output.stats, smk.params.figure, smk.params.dataset, values, rows)
+
+
+main(snakemake)  # noqa: F821
