@@ -59,10 +59,13 @@ def sim_crop(request):
 
 
 def test_threshold_baseline_beats_null_model(sim_crop):
+    # Averaged over crops: a single crop under a click or burst can fool the threshold.
+    thr, null = [], []
     for img, truth in sim_crop:
         assert img.shape == truth.shape == (96, 96)
-        thr = threshold_mask(img)
-        assert dice_score(thr, truth) > dice_score(np.zeros_like(truth), truth) + 0.3
+        thr.append(dice_score(threshold_mask(img), truth))
+        null.append(dice_score(np.zeros_like(truth), truth))
+    assert np.mean(thr) > np.mean(null) + 0.3
 
 
 def test_settings_follow_the_preset():
