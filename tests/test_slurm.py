@@ -50,6 +50,16 @@ def test_profile_plans_gpu_jobs_for_the_paper_preset(clone):
     assert proc.returncode == 0, proc.stderr[-2000:]
     counts = _job_counts(proc.stdout)
     assert counts["simulate_recording"] == 29
+    # One CNN job per held-out animal (17 sex, 12 strain), each asking for a GPU.
+    loao = {"sex": set(), "strain": set()}
+    for block in proc.stdout.split("\nrule ")[1:]:
+        if not block.startswith("train_cnn:"):
+            continue
+        wc = dict(re.findall(r"(\w+)=([^,\s]+)", block.split("wildcards:")[1].splitlines()[0]))
+        if wc["split"] == "loao" and wc["model"] == "cnn" and wc["task"] in loao:
+            assert re.search(r"resources:.*\bgpu=1\b", block), block
+            loao[wc["task"]].add(wc["fold"])
+    assert (len(loao["sex"]), len(loao["strain"])) == (17, 12)
 
 
 @pytest.mark.slow
