@@ -200,3 +200,26 @@ def test_results_do_not_depend_on_threads(tmp_path):
     np.testing.assert_array_equal(one.calls.to_numpy(), two.calls.to_numpy())
     np.testing.assert_array_equal(one.spectrograms, two.spectrograms)
 
+
+
+def test_images_drop_a_constant_tonal_band(tmp_path):
+    # A constant tone at 90 kHz runs through the whole recording, a call sweeps 50 -> 60 kHz. The tone belongs
+    # to the recording, not the call: the call's image must look as it does without the tone.
+    fs = 300_000
+    clean = _recording(fs, 2.0, [(0.8, 0.04, 50_000, 60_000, 0.3)], noise=0.002, seed=3)
+    t = np.arange(len(clean)) / fs
+    toned = clean + (0.01 * np.sin(2 * np.pi * 90_000 * t)).astype(np.float32)
+    images = {}
+    for name, x in (("clean", clean), ("toned", toned)):
+        write_wav(tmp_path / f"{name}.wav", x, fs)
+        det = detect_file(tmp_path / f"{name}.wav")
+        hit = np.flatnonzero((det.calls["onset_s"] < 0.82) & (det.calls["offset_s"] > 0.82))
+        assert len(hit) == 1, (name, det.calls)
+        images[name] = det.spectrograms[hit[0]].astype(float)
+    tone_rows = slice(90 - 25 - 1, 90 - 25 + 2)
+    cols = images["clean"].max(axis=0) > 0
+    background = np.median(images["clean"][:, cols])
+    raw_tone = 20 * np.log10(0.01 / 0.002) + 10 * np.log10(fs / 2 / 1000)  # dB over the noise in a 1 kHz row
+    assert raw_tone > 30  # uncorrected, the tone would stand ~33 dB (140 of 255 levels) above the background
+    assert np.median(images["toned"][tone_rows][:, cols].max(axis=0)) < background + 30
+    assert np.abs(images["toned"][25:36] - images["clean"][25:36]).mean() < 6  # the call itself is unchanged

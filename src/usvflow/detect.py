@@ -58,7 +58,9 @@ Outputs (:class:`Detections`)
     rows are frequency (row 0 = ``IMAGE_F_LO_HZ``, 1 kHz per row, up to 125 kHz), columns are time
     (1 ms per column from the onset; calls longer than 100 ms are truncated, shorter calls fill the
     left columns and the rest is 0 — the same scale for every call, so the aspect ratio is kept);
-    values are dB relative to the call's maximum, ``image_dynamic_range_db`` mapped to 0..255.
+    values are dB relative to the call's maximum, ``image_dynamic_range_db`` mapped to 0..255; the default
+    method first takes off each row the excess of the recording's stationary noise floor over its median
+    (tonal bands, low-frequency leakage), so the images show the call, not the recording.
     :func:`save_spectrograms` writes them to an ``.npz`` file with the time/frequency axes.
 """
 
@@ -238,8 +240,13 @@ def _image_axes() -> tuple[np.ndarray, np.ndarray]:
 
 
 def _call_images(x: np.ndarray, sr: int, chunk_start: int, onsets: np.ndarray, offsets: np.ndarray,
-                 p: dict) -> np.ndarray:
+                 p: dict, floor: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
     """The paper's 100 x 100 uint8 image of each call (see module docstring).
+
+    ``floor``: the chunk's noise floor (frequencies in Hz, log10 power) from the default detector. Where it
+    stands above its median over the image rows (a constant tonal band, low-frequency leakage), the excess
+    is taken off each row before scaling. Such stationary noise belongs to the recording, not the call: left
+    in, a network trained on a few recordings learns "tonal band at X kHz" as a trait of the animal.
 
     All calls of a chunk are done at once (one gather, one FFT) and the bins are interpolated to the
     1 kHz rows with two taps per row: no per-call Python work and no BLAS call, whose spinning worker
@@ -270,6 +277,10 @@ def _call_images(x: np.ndarray, sr: int, chunk_start: int, onsets: np.ndarray, o
     img = spec[:, j] * (1 - w) + spec[:, j + 1] * w  # (columns, rows)
     img[:, ~inside] = 0
     db = 10 * np.log10(np.maximum(img, 1e-30))
+    if floor is not None and inside.any():
+        row_floor = 10 * np.interp(rows, floor[0], floor[1])
+        excess = np.maximum(row_floor - np.median(row_floor[inside]), 0.0).astype(np.float32)
+        db -= excess[None, :]
     first = np.flatnonzero(np.r_[True, call[1:] != call[:-1]])
     top = np.maximum.reduceat(db.max(axis=1), first)  # each call's maximum
     top = np.repeat(top, np.diff(np.r_[first, len(call)]))
@@ -557,6 +568,8 @@ def _default_chunk(x: np.ndarray, sr: int, chunk_start: int, p: dict, overview: 
     # white noise at ``floor_min_dbfs`` so levels stay finite.
     floor_min = 10 ** (p["floor_min_dbfs"] / 10) * float(np.sum(win**2)) * 4 * smooth
     log_floor = np.log10(np.maximum(W[:, quiet].mean(axis=1), floor_min)).astype(np.float32)
+    if buf is not None:
+        buf["_image_floor"] = (fb.copy(), log_floor.copy())  # for the call images (see _call_images)
 
     # 3-4. Contrast and ridge, block by block (each block sees ``half`` frames either side).
     inner = max(1, int(round(p["ring_inner_hz"] / df)))
@@ -829,9 +842,12 @@ def detect_file(
                 buf = scratch.get_nowait()
             except queue.Empty:
                 buf = {}
+            buf.pop("_image_floor", None)
             found = _default_chunk(chunk.samples, sr, chunk.start, p_run, ov, (own_lo, own_hi), buf)
+            floor = buf.pop("_image_floor", None)
             scratch.put(buf)
         else:
+            floor = None  # the paper's method keeps the paper's plain spectrogram images
             found = _paper_chunk(chunk.samples, sr, chunk.start, p_run, sp, thresholds, ov, (own_lo, own_hi))
         # Calls starting in this stretch (with a little slack, since neighbouring chunks may place an
         # onset a frame apart), except one running into the end of a chunk that is not the file's end
@@ -841,7 +857,7 @@ def detect_file(
             mine &= ~found.at_end
         found = found.select(mine)
         on, off = np.clip(found.onset, 0, dur), np.clip(found.offset, 0, dur)
-        return found, on, off, _call_images(chunk.samples, sr, chunk.start, on, off, p)
+        return found, on, off, _call_images(chunk.samples, sr, chunk.start, on, off, p, floor)
 
     def results():
         if jobs == 1:
