@@ -67,6 +67,15 @@ def test_test_preset_runs_every_rule(clone):
     assert set(table.measure) == {"duration_ms", "mean_frequency_khz", "bandwidth_khz", "ici_ms", "snr_db"}
     assert table.ks_distance.between(0, 1).all()
     assert table.set_index("measure").loc["duration_ms", "n_real"] == 105  # every annotated real call
+    # The sex claims of Fig 3 are computed; on 4 animals of 12 s the CNN cannot be significant, but the
+    # controls must stay near chance and the check must run on the real output.
+    from usvflow.claims import check_sex_claims
+
+    claims = {c.name: c for c in check_sex_claims(clone / "results/stats/fig3.json", chance_tolerance=0.25)}
+    assert len(claims) == 5
+    for name in ("cnn shuffled at chance", "ridge shuffled at chance", "svm shuffled at chance"):
+        assert claims[name].holds, claims[name].detail
+    assert "over 4 animals" in claims["CNN above chance across held-out animals"].detail
     # A second run has nothing to do: outputs are complete and deterministic inputs unchanged.
     again = _run(["-n", "--cores", "2", "--config", "preset=test"], clone)
     assert "Nothing to be done" in again.stdout + again.stderr
