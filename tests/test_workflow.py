@@ -23,7 +23,14 @@ def test_lint(clone):
 def test_dry_run_default(clone):
     proc = _run(["-n", "--cores", "2"], clone)
     assert proc.returncode == 0, proc.stderr
-    assert _job_counts(proc.stdout)["simulate_recording"] == 14
+    assert _job_counts(proc.stdout)["simulate_recording"] == 14  # 4 F + 4 M sex, 3 + 3 strain animals
+    # One CNN job per held-out sex animal; it trains the network and its shuffled-label control.
+    sex_loao = [block for block in proc.stdout.split("\nrule train_cnn:")[1:]
+                if "task=sex, split=loao" in block.split("\n\n")[0]]
+    assert len(sex_loao) == 8
+    for block in sex_loao:
+        output = block.split("output:")[1].splitlines()[0]
+        assert "/cnn.metrics.json" in output and "/cnn_shuffled.metrics.json" in output, output
 
 
 def test_dry_run_paper(clone):
