@@ -17,8 +17,12 @@ $(VENV)/.installed: pyproject.toml
 
 setup: $(VENV)/.installed
 
+# Training rules ask for gpu=1; the limit is only given where there are GPUs, since on a CPU-only machine it
+# would run one training job at a time and leave the other cores idle.
+GPUS ?= $(shell nvidia-smi -L 2>/dev/null | grep -c '^GPU')
+
 run: setup
-	$(VENV)/bin/snakemake --cores $(CORES) --resources gpu=1
+	$(VENV)/bin/snakemake --cores $(CORES) $(if $(filter-out 0,$(GPUS)),--resources gpu=$(GPUS))
 
 test: setup
 	$(VENV)/bin/python -m pytest -ra
