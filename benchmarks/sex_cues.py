@@ -19,8 +19,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-NINE = ["duration_s", "mean_frequency_hz", "volume_db", "direction", "peaks", "breaks", "broadband", "tremolo",
-        "complexity"]
+from usvflow.features import FEATURES_9 as NINE  # the paper's 9 basic features, as the workflow uses them
 
 
 def loao_accuracy(X: np.ndarray, y: np.ndarray, animals: np.ndarray) -> float:
