@@ -85,3 +85,21 @@ def test_one_sex_cohort_and_sparse_animal_are_reported_not_crashed():
     assert r2.metrics["accuracy"] is None and "need" in r2.metrics["skipped"]
     summary = C.summarise([r.metrics, r2.metrics])
     assert (summary["n_folds"] == 0).all()
+
+
+def test_shuffled_control_pools_several_permutations():
+    t = _cohort()
+    X, y = C.input_matrix("feat9", t), C.encode_labels(t["sex"], SPEC)
+    one = C.run_fold(X, y, t["animal"], t["call_uid"], "M01", "ridge_feat9_shuffled", "sex", SPEC)
+    three = C.run_fold(X, y, t["animal"], t["call_uid"], "M01", "ridge_feat9_shuffled", "sex", SPEC,
+                       {"shuffle_repeats": 3})
+    pred = three.predictions
+    assert len(pred) == 3 * 80 and sorted(pred["replicate"].unique()) == [0, 1, 2]
+    # The first permutation is the single-permutation control; the others differ from it.
+    assert np.array_equal(pred[pred.replicate == 0]["score"].to_numpy(), one.predictions["score"].to_numpy())
+    reps = three.metrics["replicate_accuracies"]
+    assert three.metrics["replicates"] == 3 and reps[0] == one.metrics["accuracy"] and len(set(reps)) > 1
+    assert three.metrics["accuracy"] == pytest.approx(np.mean(reps))
+    # The real model is never repeated.
+    real = C.run_fold(X, y, t["animal"], t["call_uid"], "M01", "ridge_feat9", "sex", SPEC, {"shuffle_repeats": 3})
+    assert len(real.predictions) == 80 and "replicates" not in real.metrics

@@ -180,6 +180,21 @@ def test_cnn_learns_and_shuffled_control_stays_at_chance(toy):
     assert abs(np.mean(shuffled) - 0.5) < 0.2, shuffled
 
 
+def test_loao_shuffled_control_pools_its_permutations(toy):
+    settings = {**SETTINGS, "shuffle_repeats": 2}
+    m, pred, curve, _ = tr.run_fold("sex", "loao", "A1", "cnn_shuffled", toy, settings, device=torch.device("cpu"), log=None)
+    assert m["replicates"] == 2 and len(m["replicate_accuracies"]) == 2 and m["n_test"] == 60
+    assert len(pred) == 120 and pred.groupby("replicate").size().tolist() == [60, 60]
+    assert m["accuracy"] == pytest.approx(np.mean(m["replicate_accuracies"]))
+    # Each replicate trains on its own permutation, so their test scores differ.
+    scores = [g["score"].to_numpy() for _, g in pred.groupby("replicate")]
+    assert not np.allclose(scores[0], scores[1])
+    assert curve["iteration"].is_monotonic_increasing  # the first replicate's curve, not a concatenation
+    # Random splits test both classes in every fold: one permutation there, as before.
+    m2, pred2, *_ = tr.run_fold("sex", "random10", "k0", "cnn_shuffled", toy, settings, device=torch.device("cpu"), log=None)
+    assert "replicates" not in m2 and "replicate" not in pred2.columns
+
+
 def test_training_is_deterministic(toy):
     runs = [tr.run_fold("sex", "random10", "k3", "cnn", toy, SETTINGS, device=torch.device("cpu"), log=None)
             for _ in range(2)]

@@ -9,8 +9,8 @@ Protocol (Methods, "Linear regression and support vector machines" and "Performa
   prediction exceeds 0.5; the paper found the result insensitive to the regularisation;
 * SVM: quadratic kernel ``(gamma x.y + 1)^2`` on spectrograms (computed once as a Gram matrix, ``gamma`` =
   1 / (dims x variance of the training inputs), sklearn's ``'scale'``), linear kernel on features;
-* shuffled-label control: the training labels are permuted across calls before balancing; the test labels
-  stay true, so the control should sit at chance.
+* shuffled-label control: the training labels are permuted across calls before balancing (``shuffle_repeats``
+  permutations, predictions pooled); the test labels stay true, so the control should sit at chance.
 
 Inputs (:data:`INPUTS`): ``spectrogram`` (100 x 100 images / 255), ``feat9`` (the paper's 9 features,
 z-scored on the training set), ``semiconv`` (24 features + FF line in kHz + log10 time and spectral marginals,
@@ -57,6 +57,7 @@ DEFAULT_PARAMS: dict[str, Any] = {
     "min_test_calls": 10,  # a held-out animal with fewer calls is skipped (too few to estimate accuracy)
     "min_train_per_class": 5,
     "max_train_per_class": 0,  # 0 = no cap; a cap keeps SVM fits short on the paper-size cohort
+    "shuffle_repeats": 1,  # label permutations per shuffled control, pooled (usvflow.train explains why)
 }
 
 
@@ -210,22 +211,27 @@ def run_fold(X: np.ndarray, y: np.ndarray, animals: Sequence[str], call_uid: Seq
         metrics["skipped"] = (f"training set without animal {test_animal} has {n_cls[1]} {classes[1]} and "
                               f"{n_cls[0]} {classes[0]} calls; need {p['min_train_per_class']} of each")
         return FoldResult(metrics, empty)
-    # One generator per (task, fold, model): folds are independent and reproducible in any order.
-    seed = np.random.SeedSequence([int(p["seed"]), *map(ord, f"{task}/{test_animal}/{model}")])
-    rng = np.random.default_rng(seed)
-    if shuffled:
-        ytr_all = rng.permutation(ytr_all)
-    keep = balance(ytr_all, rng, int(p["max_train_per_class"]))
-    tr_idx = np.flatnonzero(train)[keep]
-    Xtr, Xte, ytr = X[tr_idx], X[test], ytr_all[keep]
-    if standardise:
-        Xtr, Xte = _standardise(Xtr.astype(float), Xte.astype(float))
-    score = fit_predict(estimator, Xtr, ytr, Xte, p)
-    pred = (score > 0).astype(int)
-    yte = y[test]
+    # One generator per (task, fold, model[, replicate]): folds are independent and reproducible in any order.
+    key = [int(p["seed"]), *map(ord, f"{task}/{test_animal}/{model}")]
+    repeats = max(1, int(p["shuffle_repeats"])) if shuffled else 1
+    runs = []
+    for r in range(repeats):
+        rng = np.random.default_rng(np.random.SeedSequence(key + [r] if r else key))
+        ytr_r = rng.permutation(ytr_all) if shuffled else ytr_all
+        keep = balance(ytr_r, rng, int(p["max_train_per_class"]))
+        tr_idx = np.flatnonzero(train)[keep]
+        Xtr, Xte, ytr = X[tr_idx], X[test], ytr_r[keep]
+        if standardise:
+            Xtr, Xte = _standardise(Xtr.astype(float), Xte.astype(float))
+        score = fit_predict(estimator, Xtr, ytr, Xte, p)
+        runs.append(pd.DataFrame({"call_uid": uid[test], "y_true": y[test].astype(int),
+                                  "y_pred": (score > 0).astype(int), "score": score.astype(float)}))
+    preds = runs[0] if repeats == 1 else pd.concat([d.assign(replicate=r) for r, d in enumerate(runs)], ignore_index=True)
+    yte, pred = preds["y_true"].to_numpy(), preds["y_pred"].to_numpy()
     per_class = {classes[c]: float(np.mean(pred[yte == c] == c)) for c in (0, 1) if np.any(yte == c)}
     metrics.update(n_train=int(len(tr_idx)), accuracy=float(np.mean(pred == yte)), per_class_accuracy=per_class)
-    preds = pd.DataFrame({"call_uid": uid[test], "y_true": yte.astype(int), "y_pred": pred, "score": score.astype(float)})
+    if repeats > 1:
+        metrics.update(replicates=repeats, replicate_accuracies=[float(np.mean(d.y_pred == d.y_true)) for d in runs])
     return FoldResult(metrics, preds)
 
 

@@ -616,9 +616,16 @@ def vector_inputs(vectors: dict[str, np.ndarray], train_idx: np.ndarray) -> list
 def run_fold(task: str, split: str, fold: str, model_name: str, data: FoldData, settings: dict[str, Any],
              device: torch.device | None = None, log: Callable[[str], None] | None = print
              ) -> tuple[dict[str, Any], pd.DataFrame, pd.DataFrame, nn.Module]:
-    """Train and test one (task, split, fold, model). Returns (metrics, predictions, curve, trained model)."""
+    """Train and test one (task, split, fold, model). Returns (metrics, predictions, curve, trained model).
+
+    A shuffled-label control on a leave-one-animal-out split is trained ``settings['shuffle_repeats']`` times,
+    each on its own permutation (see :func:`_shuffled_replicates`).
+    """
     family = model_name.removesuffix("_shuffled")
     shuffled = model_name.endswith("_shuffled")
+    repeats = int(settings.get("shuffle_repeats", 1))
+    if shuffled and split == "loao" and repeats > 1 and "shuffle_replicate" not in settings:
+        return _shuffled_replicates(task, split, fold, model_name, data, settings, repeats, device, log)
     if family not in FAMILIES:
         raise ValueError(f"unknown model {model_name!r}; choose from {MODELS}")
     table = data.table.reset_index(drop=True)
@@ -636,7 +643,8 @@ def run_fold(task: str, split: str, fold: str, model_name: str, data: FoldData, 
     y = y_all.copy()
     if shuffled:
         # Control: the same training on labels permuted across the training calls; the test labels stay true.
-        y[train_idx] = y_all[train_idx][np.random.default_rng(seed + 7919).permutation(len(train_idx))]
+        perm_seed = seed + 7919 + 104_729 * int(settings.get("shuffle_replicate", 0))
+        y[train_idx] = y_all[train_idx][np.random.default_rng(perm_seed).permutation(len(train_idx))]
     n_classes = len(classes)
     fold_seed = seed * 1_000_003 + sum(map(ord, f"{task}/{split}/{fold}/{family}")) * 7  # stable across runs
     aug = augmentation_from(settings)
@@ -700,6 +708,33 @@ def run_fold(task: str, split: str, fold: str, model_name: str, data: FoldData, 
         "seed": fold_seed, "preset": settings.get("preset"), "skipped": "",
     })
     return metrics, predictions, result.curve, model
+
+
+def _shuffled_replicates(task: str, split: str, fold: str, model_name: str, data: FoldData,
+                         settings: dict[str, Any], repeats: int, device: torch.device | None,
+                         log: Callable[[str], None] | None) -> tuple[dict[str, Any], pd.DataFrame, pd.DataFrame, nn.Module]:
+    """A shuffled-label control trained on ``repeats`` label permutations, pooled.
+
+    Why: every call of a held-out animal has the same label, and a network trained on shuffled labels gives
+    nearly the same output for every call, so one replicate scores close to 0 % or 100 % on that animal by
+    the luck of its last update. The mean over folds of single replicates then strays far from 50 % with a
+    handful of animals; pooling a few permutations estimates the control's level, not one draw of it.
+    Accuracy is over the pooled predictions (a ``replicate`` column tells them apart); the model and
+    learning curve kept are the first replicate's.
+    """
+    runs = [run_fold(task, split, fold, model_name, data, {**settings, "shuffle_replicate": r}, device, log)
+            for r in range(repeats)]
+    metrics, _, curve, model = runs[0]
+    predictions = pd.concat([p.assign(replicate=r) for r, (_, p, _, _) in enumerate(runs)], ignore_index=True)
+    classes = metrics["classes"]
+    y_true = predictions["y_true"].to_numpy()
+    metrics = {**metrics, **fold_metrics(y_true, predictions["y_pred"].to_numpy(), classes),
+               "replicates": repeats, "replicate_accuracies": [m["accuracy"] for m, _, _, _ in runs],
+               "class_counts_test": runs[0][0]["class_counts_test"],
+               "seconds": round(sum(m["seconds"] for m, _, _, _ in runs), 3),
+               "cpu_seconds": round(sum(m["cpu_seconds"] for m, _, _, _ in runs), 3),
+               "iterations": sum(m["iterations"] for m, _, _, _ in runs)}
+    return metrics, predictions, curve, model
 
 
 def _train_with_aux(model, inputs, inputs_eval, augment, y, train_idx, test_idx, stages, n_classes, seed,
