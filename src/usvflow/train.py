@@ -643,6 +643,7 @@ def run_fold(task: str, split: str, fold: str, model_name: str, data: FoldData, 
     y = y_all.copy()
     if shuffled:
         # Control: the same training on labels permuted across the training calls; the test labels stay true.
+        # Replicate 0 keeps the permutation of a single-permutation run; later ones step by a large prime.
         perm_seed = seed + 7919 + 104_729 * int(settings.get("shuffle_replicate", 0))
         y[train_idx] = y_all[train_idx][np.random.default_rng(perm_seed).permutation(len(train_idx))]
     n_classes = len(classes)
