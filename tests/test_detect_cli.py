@@ -35,6 +35,8 @@ def test_clip_with_every_output(tmp_path, capsys, realdata):
     with np.load(out / "calls.npz") as z:
         assert z["spectrograms"].shape == (len(calls), 100, 100)
         assert z["freq_hz"].shape == (100,)
+        # How the images were scaled travels with them (defaults: call-referenced, sparse above 10 dB).
+        assert str(z["level_reference"]) == "call" and float(z["floor_margin_db"]) == 10.0
     assert (out / "ov.png").stat().st_size > 1000
 
 

@@ -58,9 +58,12 @@ Outputs (:class:`Detections`)
     rows are frequency (row 0 = ``IMAGE_F_LO_HZ``, 1 kHz per row, up to 125 kHz), columns are time
     (1 ms per column from the onset; calls longer than 100 ms are truncated, shorter calls fill the
     left columns and the rest is 0 — the same scale for every call, so the aspect ratio is kept);
-    values are dB relative to the call's maximum, ``image_dynamic_range_db`` mapped to 0..255; the default
+    values are dB relative to the call's maximum (``image_level="call"``) or to a full-scale sine
+    (``"full_scale"``, which keeps the call's level), ``image_dynamic_range_db`` mapped to 0..255; the default
     method first takes off each row the excess of the recording's stationary noise floor over its median
-    (tonal bands, low-frequency leakage), so the images show the call, not the recording.
+    (tonal bands, low-frequency leakage), and bins less than ``image_floor_margin_db`` above the median bin
+    of the call's image are set to 0 (the paper's sparse images), so the images show the call, not the
+    recording: no grey floor whose level would tell a network each recording's noise level.
     :func:`save_spectrograms` writes them to an ``.npz`` file with the time/frequency axes.
 """
 
@@ -112,6 +115,12 @@ _IMAGE_PARAMS = {
     # 500 samples at the paper's 300 kHz, in seconds so images look alike at any sample rate.
     "image_window_s": 500 / 300_000,
     "image_dynamic_range_db": 60.0,
+    # What 255 means: "call" = each call's own maximum (level-free images), "full_scale" = a full-scale
+    # sine (0 dBFS), so a call's level stays in its image, as in the paper's images cut from one
+    # uint8 spectrogram per recording.
+    "image_level": "call",
+    # Bins less than this many dB above the median bin of the call's image are set to 0 (None: kept).
+    "image_floor_margin_db": 10.0,
 }
 
 DEFAULT_PARAMS: dict[str, dict[str, Any]] = {
@@ -166,7 +175,8 @@ def resolve_params(method: str, params: dict | None = None) -> dict[str, Any]:
     for key, value in (params or {}).items():
         if key not in out:
             raise ValueError(f"unknown parameter {key!r} for detection method {method!r}")
-        out[key] = type(out[key])(value) if isinstance(out[key], (int, float)) else value
+        numeric = isinstance(out[key], (int, float)) and value is not None  # None switches an option off
+        out[key] = type(out[key])(value) if numeric else value
     if out["overlap_s"] >= out["chunk_s"]:
         raise ValueError("overlap_s must be shorter than chunk_s")
     return out
@@ -281,11 +291,22 @@ def _call_images(x: np.ndarray, sr: int, chunk_start: int, onsets: np.ndarray, o
         row_floor = 10 * np.interp(rows, floor[0], floor[1])
         excess = np.maximum(row_floor - np.median(row_floor[inside]), 0.0).astype(np.float32)
         db -= excess[None, :]
-    first = np.flatnonzero(np.r_[True, call[1:] != call[:-1]])
-    top = np.maximum.reduceat(db.max(axis=1), first)  # each call's maximum
-    top = np.repeat(top, np.diff(np.r_[first, len(call)]))
     dr = p["image_dynamic_range_db"]
+    first = np.flatnonzero(np.r_[True, call[1:] != call[:-1]])
+    bounds = np.r_[first, len(call)]
+    if p.get("image_level", "call") == "full_scale":
+        # A sine of amplitude 1 peaks at (sum(win) / 2)^2 in this power spectrum.
+        top = np.full(len(call), 20 * np.log10(float(win.sum()) / 2), np.float32)
+    else:
+        top = np.repeat(np.maximum.reduceat(db.max(axis=1), first), np.diff(bounds))  # each call's maximum
     scaled = np.clip((db - (top - dr)[:, None]) / dr, 0, 1) * 255
+    margin = p.get("image_floor_margin_db")
+    if margin is not None and inside.any():
+        # The paper's sparse images: background bins are set to 0. A call covers a few of the 100 rows,
+        # so the median bin of its image is background; without this, the floor's grey level tells the
+        # network each recording's noise level (and, relative to the call, its SNR).
+        med = np.array([np.median(db[a:b][:, inside]) for a, b in zip(bounds[:-1], bounds[1:])], np.float32)
+        scaled[db < np.repeat(med, np.diff(bounds))[:, None] + margin] = 0
     out[call, :, col] = np.round(scaled).astype(np.uint8)
     return out
 
@@ -927,7 +948,8 @@ def save_spectrograms(path: str | Path, det: Detections) -> None:
     Arrays: ``spectrograms`` (n, 100, 100) uint8 [call, frequency row, time column]; ``onset_s`` and
     ``offset_s`` (n,) of each call; ``time_s`` (100,) offset of each column from the onset;
     ``freq_hz`` (100,) centre of each row; ``sample_rate``; ``method``; ``dynamic_range_db`` (the dB
-    span mapped to 0..255 below each call's maximum).
+    span mapped to 0..255); ``level_reference`` (``call``: 255 is each call's maximum, ``full_scale``: a
+    full-scale sine); ``floor_margin_db`` (background bins below this margin are 0; NaN: kept).
     """
     times, freqs = _image_axes()
     Path(path).parent.mkdir(parents=True, exist_ok=True)
@@ -941,6 +963,9 @@ def save_spectrograms(path: str | Path, det: Detections) -> None:
         sample_rate=np.int64(det.sample_rate),
         method=np.str_(det.method),
         dynamic_range_db=np.float64(det.params.get("image_dynamic_range_db", np.nan)),
+        level_reference=np.str_(det.params.get("image_level", "call")),
+        floor_margin_db=np.float64(np.nan if det.params.get("image_floor_margin_db") is None
+                                   else det.params["image_floor_margin_db"]),
     )
 
 
