@@ -61,9 +61,9 @@ Outputs (:class:`Detections`)
     values are dB relative to the call's maximum (``image_level="call"``) or to a full-scale sine
     (``"full_scale"``, which keeps the call's level), ``image_dynamic_range_db`` mapped to 0..255; the default
     method first takes off each row the excess of the recording's stationary noise floor over its median
-    (tonal bands, low-frequency leakage), and bins less than ``image_floor_margin_db`` above the median bin
-    of the call's image are set to 0 (the paper's sparse images), so the images show the call, not the
-    recording: no grey floor whose level would tell a network each recording's noise level.
+    (tonal bands, low-frequency leakage); with either method, bins less than ``image_floor_margin_db`` above
+    the median bin of the call's image are set to 0 (the paper's sparse images). The images show the call,
+    not the recording: no grey floor whose level would tell a network each recording's noise level.
     :func:`save_spectrograms` writes them to an ``.npz`` file with the time/frequency axes.
 """
 
@@ -259,8 +259,8 @@ def _call_images(x: np.ndarray, sr: int, chunk_start: int, onsets: np.ndarray, o
     in, a network trained on a few recordings learns "tonal band at X kHz" as a trait of the animal.
 
     All calls of a chunk are done at once (one gather, one FFT) and the bins are interpolated to the
-    1 kHz rows with two taps per row: no per-call Python work and no BLAS call, whose spinning worker
-    threads would compete with the chunk threads for the cores."""
+    1 kHz rows with two taps per row: no BLAS call, whose spinning worker threads would compete with the
+    chunk threads for the cores, and no per-call Python work but one median (the background level)."""
     out = np.zeros((len(onsets), IMAGE_SIZE, IMAGE_SIZE), np.uint8)
     if len(onsets) == 0:
         return out
