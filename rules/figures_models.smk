@@ -138,11 +138,24 @@ rule figS2:
         "../scripts/plot_figS2.py"
 
 
-rule network_tables:
+rule network_settings:
     output:
-        NET_TABLES,
+        "results/train/settings.json",
     params:
         settings=TRAIN,
+    log:
+        "logs/train/settings.log",
+    conda:
+        "../envs/usvflow.yaml"
+    script:
+        "../scripts/network_settings.py"
+
+
+rule network_tables:
+    input:
+        settings="results/train/settings.json",
+    output:
+        NET_TABLES,
     log:
         "logs/figures/network_tables.log",
     conda:

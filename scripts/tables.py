@@ -1,11 +1,14 @@
 """Snakemake adapter: figures/table1.csv … table7.csv (architectures and training protocols actually used)."""
+import json
+
 from usvflow.train import network_tables
 from usvflow.workflow import script_main
 
 
 @script_main
 def main(smk):
-    tables = network_tables(smk.params.settings)
+    with open(smk.input.settings) as f:
+        tables = network_tables(json.load(f))
     for number, path in enumerate(smk.output, start=1):
         tables[number].to_csv(path, index=False)
         print(f"table {number}: {len(tables[number])} rows → {path}")
