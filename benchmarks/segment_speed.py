@@ -19,7 +19,8 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
-from usvflow.squeakout import SqueakOut, count_parameters, inference_seconds  # noqa: E402
+from usvflow.segment.models import SqueakOut, count_parameters# noqa: E402
+from usvflow.segment.training import inference_seconds
 
 
 def run(device: str, shapes: list[tuple[int, int]], widths: list[float], batch: int, repeats: int,

@@ -21,8 +21,10 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from usvflow.models import build_model, count_parameters  # noqa: E402
-from usvflow.train import Stage, augmentation_from, prepare_images, train_network, train_settings  # noqa: E402
+from usvflow.classify.models import build_model, count_parameters# noqa: E402
+from usvflow.classify.inputs import Stage, augmentation_from, prepare_images# noqa: E402
+from usvflow.classify.training import train_network
+from usvflow.classify.tasks import train_settings
 
 # Paper scale (SPEC §2): sex cohort 17 animals, ~10,000 calls; strain cohort 12 animals, ~4,400 calls.
 PAPER_COHORTS = {"sex": (17, 10_000), "strain": (12, 4_400)}

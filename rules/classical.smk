@@ -6,7 +6,7 @@
 # and ridge_semiconv, svm_semiconv (24 features + 3 vectors), each + _shuffled.
 # results/stats/classical.json: every fold and the mean ± SEM per model, beside the paper's numbers.
 
-from usvflow.classical import FEATURE_MODELS, SPECTROGRAM_MODELS, plan_tasks  # noqa: E402
+from usvflow.classify.classical_tasks import FEATURE_MODELS, SPECTROGRAM_MODELS, plan_tasks  # noqa: E402
 
 # What every stats file says about the data it came from.
 DATA_LABEL = (

@@ -15,7 +15,7 @@ os.environ.update(PYTHONPATH=os.pathsep.join(p for p in (_SRC, os.environ.get("P
 
 from usvflow.config import read_sample_sheet, validate_config  # noqa: E402
 from usvflow.errors import InputError  # noqa: E402
-from usvflow.simulate import plan_cohorts, sample_sheet  # noqa: E402
+from usvflow.simulate.plan import plan_cohorts, sample_sheet  # noqa: E402
 
 SCHEMAS = Path(workflow.basedir) / "schemas"
 SIM_DIR = "results/simulated"

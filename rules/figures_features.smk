@@ -1,7 +1,7 @@
 # Figures 1 and 2 (Ivanenko et al. 2020): numbers first (results/stats/fig1.json, fig2.json), then each figure
 # from its own plotting script that only reads computed results.
 
-from usvflow.classical import task_spec  # noqa: E402
+from usvflow.classify.classical_tasks import task_spec  # noqa: E402
 
 FIG_COHORT = config["features"]["figure_cohort"]
 FIG_GROUP = task_spec("sex", config["classical"]["tasks"])

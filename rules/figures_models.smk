@@ -2,7 +2,7 @@
 # (rules/classical.smk). Each figure has its own plotting script that reads results only: editing a plot never
 # retrains. Numbers go to results/stats/{figure}.json beside the paper's values.
 
-from usvflow.train import fold_paths  # noqa: E402
+from usvflow.classify.tasks import fold_paths  # noqa: E402
 
 # Ridge / SVM folds, when the classical stage plans the task (it may skip a cohort).
 CLASSICAL_PLAN = globals().get("CLASSICAL", {})

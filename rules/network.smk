@@ -8,8 +8,8 @@
 # results/callspace/sex.calls.parquet          per call: map coordinates, sex, CNN score, cluster, kNN, overlays
 # results/stats/fig6.json, fig7.json           the numbers beside the paper's
 
-from usvflow.callspace import CallSpaceSettings  # noqa: E402
-from usvflow.network import NetworkSettings  # noqa: E402
+from usvflow.interpret.settings import CallSpaceSettings  # noqa: E402
+from usvflow.interpret.settings import NetworkSettings  # noqa: E402
 
 NETWORK = config.get("network") or {}
 # Each computation gets only its own settings, so that e.g. a new movie length reruns nothing else.

@@ -4,7 +4,7 @@
 # (Fig 5); and whether an FF line read inside the SqueakOut mask recovers the truth better than the spectrogram
 # peak. Needs the simulator's truth: with a user's sample sheet nothing here is requested.
 
-from usvflow.segment import segment_settings  # noqa: E402
+from usvflow.segment.settings import segment_settings  # noqa: E402
 
 SEGMENT = segment_settings(config)
 SEGMENT_MODELS = ["unet", "squeakout_noaug", "squeakout"]

@@ -7,10 +7,10 @@
 # A model and its shuffled control train in the same job, one after the other: the control needs the same
 # data, and on a laptop the start-up (Python, torch, the cohort's images) is a third of a default fold's time.
 
-from usvflow.train import MODELS as NET_MODELS  # noqa: E402
-from usvflow.train import SPLITS as NET_SPLITS  # noqa: E402
-from usvflow.train import TASKS as NET_TASKS  # noqa: E402
-from usvflow.train import plan_folds, train_settings  # noqa: E402
+from usvflow.classify.tasks import MODELS as NET_MODELS  # noqa: E402
+from usvflow.classify.tasks import SPLITS as NET_SPLITS  # noqa: E402
+from usvflow.classify.tasks import TASKS as NET_TASKS  # noqa: E402
+from usvflow.classify.tasks import plan_folds, train_settings  # noqa: E402
 
 TRAIN = train_settings(config)
 TRAIN_JOBS = plan_folds(SAMPLES, TRAIN, SIMULATED)

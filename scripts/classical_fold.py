@@ -5,9 +5,10 @@ import sys
 import numpy as np
 import pandas as pd
 
-from usvflow.classical import MODELS, check_alignment, encode_labels, input_matrix, run_fold
-from usvflow.features import load_features
-from usvflow.workflow import script_main
+from usvflow.classify.classical_tasks import MODELS, encode_labels
+from usvflow.classify.classical import check_alignment, input_matrix, run_fold
+from usvflow.features.cohort import load_features
+from usvflow.workflow.script import script_main
 
 
 @script_main

@@ -4,20 +4,13 @@ import json
 import numpy as np
 import pandas as pd
 
-from usvflow.classical import summarise
-from usvflow.stats import binomial_vs_chance, signed_rank
-from usvflow.summary import mean_sem, write_stats
-from usvflow.workflow import script_main
+from usvflow.classify.classical import summarise
+from usvflow.report import paper
+from usvflow.report.stats import binomial_vs_chance, signed_rank
+from usvflow.report.summary import mean_sem, write_stats
+from usvflow.workflow.script import script_main
 
-# The paper's numbers (Ivanenko et al. 2020, leave-one-animal-out), as printed.
-PAPER = {
-    ("sex", "ridge"): "50.7 ± 1.6 % (Fig 3E)", ("sex", "svm"): "56.2 ± 1.9 % (Fig 3E)",
-    ("sex", "ridge_shuffled"): "at chance (Fig 3E)", ("sex", "svm_shuffled"): "at chance (Fig 3E)",
-    ("sex", "ridge_feat9"): "61.7 ± 3.0 % (Fig 4H)", ("sex", "svm_feat9"): "57.5 ± 3.7 % (Fig 4H)",
-    ("sex", "ridge_semiconv"): "61.9 % (Fig 4L)", ("sex", "svm_semiconv"): "62.7 % (Fig 4L)",
-    ("strain", "ridge"): "51.0 ± 1.5 % (Fig 5B)", ("strain", "svm"): "55.0 ± 4.1 % (Fig 5B)",
-    ("strain", "ridge_shuffled"): "at chance (Fig 5B)", ("strain", "svm_shuffled"): "at chance (Fig 5B)",
-}
+PAPER = paper.CLASSICAL  # the published numbers (leave-one-animal-out), as printed
 LABELS = {"ridge": "ridge, spectrograms", "svm": "SVM (quadratic), spectrograms",
           "ridge_feat9": "ridge, 9 features", "svm_feat9": "SVM (linear), 9 features",
           "ridge_semiconv": "ridge, 24 features + 3 vectors", "svm_semiconv": "SVM (linear), 24 features + 3 vectors"}

@@ -1,8 +1,8 @@
 """Snakemake adapter: merge a cohort's detections into one labelled call table and image stack."""
 import numpy as np
 
-from usvflow.dataset import build_cohort
-from usvflow.workflow import script_main
+from usvflow.features.dataset import build_cohort
+from usvflow.workflow.script import script_main
 
 
 @script_main

@@ -4,10 +4,10 @@ import time
 import numpy as np
 import pandas as pd
 
-from usvflow.dataset import load_cohort
-from usvflow.embed import embed, feature_matrix, spectrogram_matrix
-from usvflow.features import FEATURES_9
-from usvflow.workflow import script_main
+from usvflow.features.dataset import load_cohort
+from usvflow.features.embed import embed, feature_matrix, spectrogram_matrix
+from usvflow.features.columns import FEATURES_9
+from usvflow.workflow.script import script_main
 
 
 @script_main

@@ -3,8 +3,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from usvflow.evaluate import real_clip_table, simulated_table
-from usvflow.workflow import script_main
+from usvflow.detect.evaluate import real_clip_table, simulated_table
+from usvflow.workflow.script import script_main
 
 
 @script_main

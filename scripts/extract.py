@@ -1,8 +1,9 @@
 """Snakemake adapter: detect the calls of one recording (call table, call images, overview PNG)."""
 from pathlib import Path
 
-from usvflow.detect import detect_file, plot_overview, save_spectrograms
-from usvflow.workflow import script_main
+from usvflow.detect import detect_file, save_spectrograms
+from usvflow.figures.detection import plot_overview
+from usvflow.workflow.script import script_main
 
 
 @script_main

@@ -2,8 +2,8 @@
 import numpy as np
 import pandas as pd
 
-from usvflow.features import recovery_summary, truth_errors
-from usvflow.workflow import script_main
+from usvflow.features.recovery import recovery_summary, truth_errors
+from usvflow.workflow.script import script_main
 
 
 @script_main

@@ -1,8 +1,8 @@
 """Snakemake adapter: one feature table + vectors per cohort, row-aligned with the dataset table."""
 import pandas as pd
 
-from usvflow.features import load_vectors, merge_cohort, save_vectors
-from usvflow.workflow import script_main
+from usvflow.features.cohort import load_vectors, merge_cohort, save_vectors
+from usvflow.workflow.script import script_main
 
 
 @script_main

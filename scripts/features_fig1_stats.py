@@ -2,11 +2,12 @@
 import numpy as np
 import pandas as pd
 
-from usvflow.features import PROPERTIES
-from usvflow.io import inspect_wav
-from usvflow.stats import mean_sem
-from usvflow.summary import write_stats
-from usvflow.workflow import script_main
+from usvflow.features.columns import PROPERTIES
+from usvflow.audio.io import inspect_wav
+from usvflow.report import paper
+from usvflow.report.stats import mean_sem
+from usvflow.report.summary import write_stats
+from usvflow.workflow.script import script_main
 
 
 @script_main
@@ -37,9 +38,9 @@ def main(smk):
         k = sum(animal_group[a] == lvl for a in rates)
         return f"{m:.0f} ± {s:.0f} (n={k} animals)" if np.isfinite(m) else "n/a"
 
-    paper_rate = {"F": "212 ± 14", "M": "181 ± 32"}
-    paper_count = {"F": "5,723", "M": "4,332"}
-    rows = [{"quantity": "calls in the cohort", "paper": "10,055 (17 mice)",
+    paper_rate = paper.FIG1_RATE
+    paper_count = paper.FIG1_CALLS_PER_SEX
+    rows = [{"quantity": "calls in the cohort", "paper": paper.FIG1_CALLS,
              "ours": f"{len(table):,} ({len(per_animal_min)} animals)"}]
     rows += [{"quantity": f"calls, {lvl}", "paper": paper_count.get(lvl, "n/a"), "ours": f"{counts[lvl]:,}"}
              for lvl in levels]

@@ -1,13 +1,14 @@
 """Snakemake adapter: Fig 2 numbers (nine features by group, Wilcoxon rank-sum, Bonferroni) → fig2.json."""
 import pandas as pd
 
-from usvflow.features import FEATURES_9, NAMES_9
-from usvflow.stats import compare_groups
-from usvflow.summary import write_stats
-from usvflow.workflow import script_main
+from usvflow.features.columns import FEATURES_9, NAMES_9
+from usvflow.report import paper
+from usvflow.report.stats import compare_groups
+from usvflow.report.summary import write_stats
+from usvflow.workflow.script import script_main
 
 # Paper (Fig 2A-I): all nine differ between the sexes (rank-sum) except average frequency and direction.
-PAPER_NOT_SIGNIFICANT = {"mean_frequency_hz", "direction"}
+PAPER_NOT_SIGNIFICANT = paper.FIG2_NOT_SIGNIFICANT
 
 
 @script_main

@@ -1,8 +1,9 @@
 """Snakemake adapter: features of every detected call of one recording."""
 import pandas as pd
 
-from usvflow.features import compute_features, save_vectors
-from usvflow.workflow import script_main
+from usvflow.features.extract import compute_features
+from usvflow.features.cohort import save_vectors
+from usvflow.workflow.script import script_main
 
 
 @script_main

@@ -1,8 +1,8 @@
 """Snakemake adapter: S1 Video, the revolving 3-D t-SNE map of the sex cohort's calls, as a GIF."""
 import pandas as pd
 
-from usvflow.plots_network import movie_s1
-from usvflow.workflow import script_main
+from usvflow.figures.network import movie_s1
+from usvflow.workflow.script import script_main
 
 
 @script_main

@@ -5,11 +5,13 @@ import time
 import numpy as np
 import pandas as pd
 
-from usvflow.callspace import CallSpaceSettings, analyse_callspace, fig7_rows
-from usvflow.dataset import load_cohort
+from usvflow.interpret.settings import CallSpaceSettings
+from usvflow.interpret.callspace import analyse_callspace
+from usvflow.report.interpret import fig7_rows
+from usvflow.features.dataset import load_cohort
 from usvflow.errors import InputError
-from usvflow.summary import write_stats
-from usvflow.workflow import script_main
+from usvflow.report.summary import write_stats
+from usvflow.workflow.script import script_main
 
 
 @script_main

@@ -3,11 +3,12 @@ import time
 
 import numpy as np
 
-from usvflow.dataset import load_cohort
-from usvflow.models import layer_names, load_model
-from usvflow.network import NetworkSettings, analyse_fold, save_example
-from usvflow.train import prepare_images
-from usvflow.workflow import script_main
+from usvflow.features.dataset import load_cohort
+from usvflow.classify.models import layer_names, load_model
+from usvflow.interpret.settings import NetworkSettings
+from usvflow.interpret.layers import analyse_fold, save_example
+from usvflow.classify.inputs import prepare_images
+from usvflow.workflow.script import script_main
 
 
 @script_main

@@ -4,8 +4,8 @@ A file in results/ rather than params alone: figures/table*.csv ship with the re
 reruns an output on changed params only when it has made that output before. The tables depend on this
 file, so a fresh checkout with an edited config redraws them.
 """
-from usvflow.train import write_json
-from usvflow.workflow import script_main
+from usvflow.classify.folds import write_json
+from usvflow.workflow.script import script_main
 
 
 @script_main

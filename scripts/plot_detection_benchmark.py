@@ -1,6 +1,6 @@
 """Snakemake adapter: draw figures/detection_benchmark.pdf from the benchmark table."""
-from usvflow.evaluate import plot_benchmark
-from usvflow.workflow import script_main
+from usvflow.figures.detection import plot_benchmark
+from usvflow.workflow.script import script_main
 import pandas as pd
 
 

@@ -4,11 +4,11 @@ import json
 import numpy as np
 import pandas as pd
 
-from usvflow.dataset import load_cohort
-from usvflow.io import read_wav
-from usvflow.plots_features import plot_fig1
-from usvflow.spectrogram import spectrogram
-from usvflow.workflow import script_main
+from usvflow.features.dataset import load_cohort
+from usvflow.audio.io import read_wav
+from usvflow.figures.features import plot_fig1
+from usvflow.audio.stft import spectrogram
+from usvflow.workflow.script import script_main
 
 
 @script_main

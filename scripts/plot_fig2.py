@@ -4,8 +4,8 @@ import json
 import numpy as np
 import pandas as pd
 
-from usvflow.plots_features import plot_fig2
-from usvflow.workflow import script_main
+from usvflow.figures.features import plot_fig2
+from usvflow.workflow.script import script_main
 
 
 @script_main

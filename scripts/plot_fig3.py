@@ -4,10 +4,10 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from usvflow import plots_models as pm
-from usvflow.stats import rank_sum
-from usvflow.summary import write_stats
-from usvflow.workflow import script_main
+from usvflow.figures import models as pm
+from usvflow.report.stats import rank_sum
+from usvflow.report.summary import write_stats
+from usvflow.workflow.script import script_main
 
 
 @script_main

@@ -1,15 +1,15 @@
 """Snakemake adapter: Fig 4 (properties from spectrograms; sex from features) and results/stats/fig4.json."""
 import pandas as pd
 
-from usvflow import plots_models as pm
-from usvflow.summary import write_stats
-from usvflow.train import task_labels
-from usvflow.workflow import script_main
+from usvflow.figures import models as pm
+from usvflow.report.summary import write_stats
+from usvflow.classify.tasks import task_labels
+from usvflow.workflow.script import script_main
 
 
 @script_main
 def main(smk):
-    from usvflow.features import FEATURES_9, NAMES_9
+    from usvflow.features.columns import FEATURES_9, NAMES_9
 
     inp = smk.input
     metrics = pm.read_metrics(list(inp.properties) + list(inp.feature_nets) + list(inp.classical))

@@ -1,9 +1,9 @@
 """Snakemake adapter: Fig 5 (strain from spectrograms, leave-one-animal-out) and results/stats/fig5.json."""
 import pandas as pd
 
-from usvflow import plots_models as pm
-from usvflow.summary import write_stats
-from usvflow.workflow import script_main
+from usvflow.figures import models as pm
+from usvflow.report.summary import write_stats
+from usvflow.workflow.script import script_main
 
 
 @script_main

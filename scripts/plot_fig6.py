@@ -4,9 +4,9 @@ import json
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from usvflow.network import load_example
-from usvflow.plots_network import plot_fig6
-from usvflow.workflow import script_main
+from usvflow.interpret.layers import load_example
+from usvflow.figures.network import plot_fig6
+from usvflow.workflow.script import script_main
 
 
 @script_main

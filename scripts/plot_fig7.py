@@ -5,8 +5,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from usvflow.plots_network import plot_fig7
-from usvflow.workflow import script_main
+from usvflow.figures.network import plot_fig7
+from usvflow.workflow.script import script_main
 
 
 @script_main

@@ -1,9 +1,9 @@
 """Snakemake adapter: S1 Fig (sex cohort): per-animal accuracy, random test sets, individual identity."""
 import pandas as pd
 
-from usvflow.plots_models import supplementary_figure
-from usvflow.summary import write_stats
-from usvflow.workflow import script_main
+from usvflow.figures.models import supplementary_figure
+from usvflow.report.summary import write_stats
+from usvflow.workflow.script import script_main
 
 
 @script_main

@@ -1,9 +1,9 @@
 """Snakemake adapter: S2 Fig: the layout of S1 Fig for the strain cohort (WT vs cortexless)."""
 import pandas as pd
 
-from usvflow.plots_models import supplementary_figure
-from usvflow.summary import write_stats
-from usvflow.workflow import script_main
+from usvflow.figures.models import supplementary_figure
+from usvflow.report.summary import write_stats
+from usvflow.workflow.script import script_main
 
 
 @script_main

@@ -2,9 +2,9 @@
 import numpy as np
 import pandas as pd
 
-from usvflow.plots_segment import plot_refinement
-from usvflow.segment import load_dataset
-from usvflow.workflow import script_main
+from usvflow.figures.segment import plot_refinement
+from usvflow.segment.dataset import load_dataset
+from usvflow.workflow.script import script_main
 
 
 @script_main

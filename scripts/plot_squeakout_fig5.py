@@ -2,10 +2,10 @@
 import numpy as np
 import torch
 
-from usvflow.plots_segment import plot_augmentations
-from usvflow.segment import load_dataset
-from usvflow.squeakout import NOISE_KINDS, Augmenter, to_tensor
-from usvflow.workflow import script_main
+from usvflow.figures.segment import plot_augmentations
+from usvflow.segment.dataset import load_dataset
+from usvflow.segment.training import NOISE_KINDS, Augmenter, to_tensor
+from usvflow.workflow.script import script_main
 
 
 @script_main

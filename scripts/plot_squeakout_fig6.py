@@ -1,9 +1,9 @@
 """Snakemake adapter: Fig 6 — test crops with truth, threshold and SqueakOut masks and their scores."""
 import numpy as np
 
-from usvflow.plots_segment import plot_examples
-from usvflow.segment import load_dataset
-from usvflow.workflow import script_main
+from usvflow.figures.segment import plot_examples
+from usvflow.segment.dataset import load_dataset
+from usvflow.workflow.script import script_main
 
 
 @script_main

@@ -3,16 +3,16 @@ import numpy as np
 import pandas as pd
 import torch
 
-from usvflow.segment import load_dataset, mean_sem_pct, score_masks
-from usvflow.squeakout import SqueakOut, count_parameters, inference_seconds, load_model, predict_masks
-from usvflow.summary import write_stats
-from usvflow.workflow import script_main
+from usvflow.segment.dataset import load_dataset, mean_sem_pct, score_masks
+from usvflow.segment.models import SqueakOut, count_parameters
+from usvflow.segment.training import inference_seconds, load_model, predict_masks
+from usvflow.report import paper
+from usvflow.report.summary import write_stats
+from usvflow.workflow.script import script_main
 
 LABELS = {"null": "null model", "threshold": "threshold baseline", "unet": "U-Net",
           "squeakout_noaug": "SqueakOut without augmentation", "squeakout": "SqueakOut"}
-PAPER = {"null": (99.10, 0.02, 4.95, 0.74), "threshold": (98.83, 0.06, 63.82, 0.71),
-         "unet": (98.91, 0.04, 72.31, 0.83), "squeakout_noaug": (99.03, 0.02, 82.98, 0.65),
-         "squeakout": (99.84, 0.01, 90.22, 0.41)}
+PAPER = paper.SQUEAKOUT_TABLE1
 
 
 @script_main
@@ -62,10 +62,10 @@ def main(smk):
                              ours=fmt.format(v["accuracy_mean"], v["accuracy_sem"])))
         out_rows.append(dict(quantity=f"Table 1 {label}: Dice", paper=fmt.format(p[2], p[3]),
                              ours=fmt.format(v["dice_mean"], v["dice_sem"])))
-    out_rows.append(dict(quantity="SqueakOut parameters", paper="4.6 M",
+    out_rows.append(dict(quantity="SqueakOut parameters", paper=paper.SQUEAKOUT_PARAMETERS,
                          ours=f"{values['parameters_paper_scale'] / 1e6:.2f} M at width 1 "
                               f"({values['parameters_trained'] / 1e6:.2f} M trained here)"))
-    out_rows.append(dict(quantity="inference, batch of 64", paper="< 0.035 s GPU (512×512); ~8 s CPU",
+    out_rows.append(dict(quantity="inference, batch of 64", paper=paper.SQUEAKOUT_INFERENCE,
                          ours=f"{values['cpu_s_per_batch64_trained_model']:.2f} s CPU ({shape[0]}×{shape[1]}, "
                               f"{values['cpu_threads']} thread(s), trained model); see benchmarks/segment_speed.py"))
     write_stats(smk.output.stats, "SqueakOut Table 1", smk.params.dataset, values, out_rows)

@@ -3,8 +3,9 @@ import numpy as np
 import pandas as pd
 import torch
 
-from usvflow.segment import RefineConfig, load_dataset, refine_masks
-from usvflow.workflow import script_main
+from usvflow.segment.refine import RefineConfig, refine_masks
+from usvflow.segment.dataset import load_dataset
+from usvflow.workflow.script import script_main
 
 
 @script_main
@@ -21,7 +22,7 @@ def main(smk):
     # Examples for the figure: the call crops whose threshold masks disagree most with the truth.
     calls = np.flatnonzero(~is_noise)
     if data["truth"] is not None:
-        from usvflow.segment import score_masks
+        from usvflow.segment.dataset import score_masks
         dice = score_masks(data["threshold"][calls], data["truth"][calls])["dice"]
         example = np.argsort(dice)[len(dice) // 10: len(dice) // 10 + 4]
     else:

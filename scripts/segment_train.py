@@ -3,9 +3,10 @@ import numpy as np
 import pandas as pd
 import torch
 
-from usvflow.segment import load_dataset
-from usvflow.squeakout import TrainConfig, build_model, count_parameters, train_segmenter
-from usvflow.workflow import script_main
+from usvflow.segment.dataset import load_dataset
+from usvflow.segment.training import TrainConfig, train_segmenter
+from usvflow.segment.models import build_model, count_parameters
+from usvflow.workflow.script import script_main
 
 
 @script_main

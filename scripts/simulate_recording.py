@@ -1,8 +1,9 @@
 """Snakemake adapter: simulate one recording and write its WAV and truth tables."""
 from pathlib import Path
 
-from usvflow.simulate import RecordingSpec, simulate_recording, write_recording
-from usvflow.workflow import script_main
+from usvflow.simulate.plan import RecordingSpec
+from usvflow.simulate.recording import simulate_recording, write_recording
+from usvflow.workflow.script import script_main
 
 
 @script_main

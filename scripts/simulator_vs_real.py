@@ -1,9 +1,9 @@
 """Snakemake adapter: measure simulated and real calls alike and draw figures/simulator_vs_real.pdf."""
 import pandas as pd
 
-from usvflow.plots import plot_simulator_vs_real
-from usvflow.realism import compare, measure_real_clips, measure_simulated
-from usvflow.workflow import script_main
+from usvflow.figures.simulator import plot_simulator_vs_real
+from usvflow.simulate.realism import compare, measure_real_clips, measure_simulated
+from usvflow.workflow.script import script_main
 
 
 @script_main

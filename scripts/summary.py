@@ -1,8 +1,8 @@
 """Snakemake adapter: write figures/summary.md from the registered stats files."""
 from pathlib import Path
 
-from usvflow.summary import render_summary
-from usvflow.workflow import script_main
+from usvflow.report.summary import render_summary
+from usvflow.workflow.script import script_main
 
 
 @script_main

@@ -1,8 +1,8 @@
 """Snakemake adapter: figures/table1.csv … table7.csv (architectures and training protocols actually used)."""
 import json
 
-from usvflow.train import network_tables
-from usvflow.workflow import script_main
+from usvflow.report.tables import network_tables
+from usvflow.workflow.script import script_main
 
 
 @script_main

@@ -5,11 +5,11 @@ import sys
 import pandas as pd
 import torch
 
-from usvflow.dataset import load_cohort
+from usvflow.features.dataset import load_cohort
 from usvflow.errors import InputError
-from usvflow.models import build_model, save_model
-from usvflow.train import FoldData, FoldSkipped, run_fold, skipped_metrics, write_json
-from usvflow.workflow import script_main
+from usvflow.classify.models import build_model, save_model
+from usvflow.classify.folds import FoldData, FoldSkipped, run_fold, skipped_metrics, write_json
+from usvflow.workflow.script import script_main
 
 
 def train_and_write(w, model_name: str, data: FoldData, settings: dict, out: dict[str, str]) -> None:
@@ -46,7 +46,7 @@ def main(smk):
     if hasattr(smk.input, "images"):
         data.table, data.images = load_cohort(smk.input.table, smk.input.images)
     else:
-        from usvflow.features import load_features  # scikit-image: only the feature networks need it
+        from usvflow.features.cohort import load_features# scikit-image: only the feature networks need it
 
         data.features, data.vectors = load_features(smk.input.features, smk.input.vectors)
         if list(data.features["call_uid"]) != list(data.table["call_uid"]):

@@ -1,5 +1,5 @@
 """Snakemake adapter: write the simulated cohort's sample sheet (the format labs use for their own data)."""
-from usvflow.workflow import script_main
+from usvflow.workflow.script import script_main
 
 
 @script_main

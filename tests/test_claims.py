@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 
-from usvflow.claims import check_sex_claims, main
+from usvflow.report.claims import check_sex_claims, main
 
 
 def _stats(tmp_path, cnn, ridge, svm, shuffled, p):

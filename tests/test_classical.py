@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 
 from usvflow import classical as C
-from usvflow.features import FEATURES_9
+from usvflow.features.columns import FEATURES_9
 
 SPEC = C.task_spec("sex")
 

@@ -42,7 +42,7 @@ def test_simulate_bad_preset_is_one_line(tmp_path, repo_root):
 
 def test_detect_features_match_the_workflow(tmp_path, realdata):
     """`usvflow detect --features` keeps the detector's columns and adds the features stage's values."""
-    from usvflow.features import compute_features
+    from usvflow.features.extract import compute_features
 
     wav = realdata / "clip1" / "recording.wav"
     plain, with_features = tmp_path / "calls.csv", tmp_path / "calls_features.csv"

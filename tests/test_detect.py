@@ -6,8 +6,8 @@ import pytest
 import scipy.signal as sps
 
 from usvflow.detect import CALL_COLUMNS, DEFAULT_PARAMS, detect_file, resolve_params
-from usvflow.evaluate import read_intervals, score
-from usvflow.io import write_wav
+from usvflow.detect.evaluate import read_intervals, score
+from usvflow.audio.io import write_wav
 
 CLIPS = ["clip1", "clip2", "clip4", "clip6"]
 
@@ -162,7 +162,7 @@ def test_params_are_checked():
 def test_frequency_domain_hann_band_power_is_exact(n, b0, b1):
     from numpy.lib.stride_tricks import sliding_window_view
 
-    from usvflow.detect import _band_power
+    from usvflow.detect.default import _band_power
 
     rng = np.random.default_rng(1)
     x = rng.standard_normal(40 * n).astype(np.float32)
@@ -177,7 +177,7 @@ def test_frequency_domain_hann_band_power_is_exact(n, b0, b1):
 def test_row_filters_match_scipy_ndimage():
     import scipy.ndimage as ndi
 
-    from usvflow.detect import _box_sum_nearest, _window_reduce
+    from usvflow.detect.default import _box_sum_nearest, _window_reduce
 
     A = np.random.default_rng(2).standard_normal((40, 7)).astype(np.float32)
     for size in (1, 2, 3, 4, 6, 17):

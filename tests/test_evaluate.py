@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from usvflow.errors import InputError
-from usvflow.evaluate import category_scores, match, read_intervals, score, score_files
+from usvflow.detect.evaluate import category_scores, match, read_intervals, score, score_files
 
 
 def test_perfect_and_empty():

@@ -6,8 +6,9 @@ import pandas as pd
 import pytest
 
 from usvflow import features as F
-from usvflow.io import write_wav
-from usvflow.simulate import RecordingSpec, simulate_recording
+from usvflow.audio.io import write_wav
+from usvflow.simulate.plan import RecordingSpec
+from usvflow.simulate.recording import simulate_recording
 
 FS = 300_000
 

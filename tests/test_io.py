@@ -6,7 +6,7 @@ import pytest
 import soundfile as sf
 
 from usvflow.errors import InputError
-from usvflow.io import inspect_wav, iter_chunks, read_wav, write_wav
+from usvflow.audio.io import inspect_wav, iter_chunks, read_wav, write_wav
 
 FS = 250_000
 

@@ -9,10 +9,12 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from usvflow.models import build_model, layer_names
-from usvflow.network import (NetworkSettings, _Step, analyse_fold, deconv_operators, deconvolve, fig6_numbers,
-                             layer_activations, layer_statistics, pattern_correlation, row_correlation, sparsity,
-                             summarise_layers, unit_reconstructions)
+from usvflow.classify.models import build_model, layer_names
+from usvflow.interpret.settings import NetworkSettings
+from usvflow.interpret.deconv import _Step, deconv_operators, deconvolve, unit_reconstructions
+from usvflow.interpret.layers import analyse_fold, layer_statistics, summarise_layers
+from usvflow.report.interpret import fig6_numbers
+from usvflow.interpret.activations import layer_activations, pattern_correlation, row_correlation, sparsity
 
 TINY = {"input_size": 10, "channels": [2, 2, 3, 3, 4, 4], "strides": [1, 2, 1, 2, 1, 1], "fc": [5, 3]}
 

@@ -4,10 +4,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from usvflow.segment import (CropGrid, crop_at, erode_large_segments, ff_line_from_mask, segment_settings,
-                             threshold_mask, to_gray)
-from usvflow.simulate import plan_cohorts, render_mask, simulate_recording
-from usvflow.squeakout import dice_score
+from usvflow.segment.crops import CropGrid, crop_at, threshold_mask, to_gray
+from usvflow.segment.refine import erode_large_segments
+from usvflow.segment.ffline import ff_line_from_mask
+from usvflow.segment.settings import segment_settings
+from usvflow.simulate.plan import plan_cohorts
+from usvflow.simulate.recording import render_mask, simulate_recording
+from usvflow.segment.models import dice_score
 
 
 def test_erosion_rule_on_constructed_mask():

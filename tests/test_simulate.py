@@ -6,12 +6,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from usvflow.io import read_wav
-from usvflow.simulate import (
-    CALL_TYPES, TRUTH_COLUMNS, RecordingSpec, animal_profile, load_truth, plan_cohorts, render_mask,
-    simulate_cohort, simulate_recording, write_recording,
-)
-from usvflow.spectrogram import spectrogram
+from usvflow.audio.io import read_wav
+from usvflow.simulate.plan import CALL_TYPES, TRUTH_COLUMNS, RecordingSpec, plan_cohorts
+from usvflow.simulate.calls import animal_profile
+from usvflow.simulate.recording import load_truth, render_mask, simulate_cohort, simulate_recording, write_recording
+from usvflow.audio.stft import spectrogram
 
 
 def _quiet(sim: dict) -> dict:

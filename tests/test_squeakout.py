@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 import torch
 
-from usvflow.squeakout import (Augmenter, AugmentConfig, NullModel, SqueakOut, TrainConfig, UNet, count_parameters,
-                               dice_loss, dice_score, focal_loss, hybrid_loss, pixel_accuracy, train_segmenter)
+from usvflow.segment.training import Augmenter, AugmentConfig, TrainConfig, train_segmenter
+from usvflow.segment.models import NullModel, SqueakOut, UNet, count_parameters, dice_loss, dice_score, focal_loss, hybrid_loss, pixel_accuracy
 
 torch.set_num_threads(1)
 

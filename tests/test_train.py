@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from usvflow import train as tr
-from usvflow.features import FEATURES_24
+from usvflow.features.columns import FEATURES_24
 
 torch.set_num_threads(1)
 

@@ -76,7 +76,7 @@ def test_test_preset_runs_every_rule(clone):
     assert table.set_index("measure").loc["duration_ms", "n_real"] == 105  # every annotated real call
     # The sex claims of Fig 3 are computed; on 4 animals of 12 s the CNN cannot be significant, but the
     # controls must stay near chance and the check must run on the real output.
-    from usvflow.claims import check_sex_claims
+    from usvflow.report.claims import check_sex_claims
 
     claims = {c.name: c for c in check_sex_claims(clone / "results/stats/fig3.json", chance_tolerance=0.25)}
     assert len(claims) == 5

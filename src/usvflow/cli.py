@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 from . import __version__
-from .detect_cli import add_parser as _detect_parser
+from .detect.cli import add_parser as _detect_parser
 from .errors import InputError
 
 

@@ -1,0 +1,365 @@
+"""Figures 3, 4, 5, S1, S2 (Ivanenko et al. 2020) and their numbers, from per-fold results files.
+
+Every function here reads what the training rules wrote (``results/train/.../*.metrics.json`` and
+``*.predictions.parquet``) — nothing is trained or typed in. Colours as in the paper: female red, male blue;
+DNN red, ridge blue, SVM green; shuffled-label controls in light shades; chance as a grey line.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Sequence
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import scipy.stats as st  # noqa: E402
+
+from ..report import paper  # noqa: E402
+from ..report.stats import binomial_vs_chance, signed_rank  # noqa: E402
+from ..report.summary import mean_sem  # noqa: E402
+
+FEMALE, MALE = "#d62728", "#1f77b4"
+MODEL_COLOURS = {"cnn": "#b2182b", "dnn9": "#b2182b", "semiconv": "#b2182b", "ridge": "#2166ac",
+                 "svm": "#1a9850"}
+LIGHT = 0.35
+PAPER = paper.IVANENKO_2020  # the published values (text of the paper), shown beside ours
+
+
+# --------------------------------------------------------------------------------------------- reading
+
+
+def read_metrics(paths: Sequence[str | Path]) -> pd.DataFrame:
+    """One row per metrics.json (folds skipped by the classical stage keep accuracy NaN)."""
+    rows = []
+    for p in paths:
+        if not str(p).endswith(".json"):
+            continue
+        with open(p) as fh:
+            m = json.load(fh)
+        m["path"] = str(p)
+        rows.append(m)
+    cols = ["task", "split", "fold", "model", "shuffled", "accuracy", "chance", "n_test", "n_train",
+            "per_class_accuracy", "classes", "balanced_accuracy"]
+    df = pd.DataFrame(rows)
+    for c in cols:
+        if c not in df:
+            df[c] = np.nan
+    df["accuracy"] = pd.to_numeric(df["accuracy"], errors="coerce")
+    return df
+
+
+def read_predictions(paths: Sequence[str | Path]) -> pd.DataFrame:
+    """All predictions.parquet files, with ``task, split, fold, model`` from their paths."""
+    frames = []
+    for p in paths:
+        p = Path(p)
+        if not p.name.endswith(".predictions.parquet"):
+            continue
+        df = pd.read_parquet(p)
+        task, split, fold = p.parts[-4], p.parts[-3], p.parts[-2]
+        df = df.assign(task=task, split=split, fold=fold, model=p.name.removesuffix(".predictions.parquet"))
+        frames.append(df)
+    if not frames:
+        return pd.DataFrame(columns=["call_uid", "y_true", "y_pred", "score", "task", "split", "fold", "model"])
+    return pd.concat(frames, ignore_index=True)
+
+
+def accuracies(metrics: pd.DataFrame, task: str, model: str, split: str | None = None,
+               column: str = "accuracy") -> pd.Series:
+    """Fold accuracies (or ``balanced_accuracy``: mean of per-class accuracies) of one (task, model)."""
+    m = metrics[(metrics["task"] == task) & (metrics["model"] == model)]
+    if split is not None:
+        m = m[m["split"] == split]
+    return pd.to_numeric(m.set_index("fold")[column], errors="coerce").astype(float).sort_index()
+
+
+def per_animal(predictions: pd.DataFrame, table: pd.DataFrame, model: str, chance: float) -> pd.DataFrame:
+    """Accuracy per animal over its test calls (all folds pooled), with a one-sided binomial test vs chance."""
+    p = predictions[predictions["model"] == model].merge(table[["call_uid", "animal", "sex", "strain"]],
+                                                           on="call_uid", how="left")
+    rows = []
+    for animal, g in p.groupby("animal"):
+        n, k = len(g), int((g["y_true"] == g["y_pred"]).sum())
+        rows.append({"animal": animal, "sex": g["sex"].iloc[0], "strain": g["strain"].iloc[0], "n": n,
+                     "correct": k, "accuracy": k / n if n else np.nan,
+                     "p_binomial": binomial_vs_chance(k, n, chance)})
+    return pd.DataFrame(rows, columns=["animal", "sex", "strain", "n", "correct", "accuracy", "p_binomial"])
+
+
+# --------------------------------------------------------------------------------------------- statistics
+
+
+def vs_chance(acc: Sequence[float], chance: float) -> float:
+    """One-sided Wilcoxon signed-rank p that fold accuracies exceed chance (exact for small n)."""
+    a = np.asarray(acc, float)
+    a = a[np.isfinite(a)] - chance
+    if a.size == 0 or np.all(a == 0):
+        return float("nan")
+    return float(st.wilcoxon(a, alternative="greater").pvalue)
+
+
+def paired(a: pd.Series, b: pd.Series) -> dict[str, Any]:
+    """Wilcoxon signed-rank of two models over their common folds (two-sided)."""
+    common = a.dropna().index.intersection(b.dropna().index)
+    if len(common) < 2:
+        return {"p": None, "n": int(len(common))}
+    r = signed_rank(a[common].to_numpy(), b[common].to_numpy())
+    return {"p": r.p, "n": int(len(common)), "mean_difference": float((a[common] - b[common]).mean())}
+
+
+def summary_of(acc: Sequence[float]) -> dict[str, Any]:
+    a = np.asarray([v for v in acc if v is not None and np.isfinite(v)], float)
+    return {"n": int(a.size), "mean": float(a.mean()) if a.size else None,
+            "sem": float(a.std(ddof=1) / np.sqrt(a.size)) if a.size > 1 else None,
+            "median": float(np.median(a)) if a.size else None, "values": a.tolist()}
+
+
+def pct(acc: Sequence[float]) -> str:
+    return mean_sem(list(acc))
+
+
+# --------------------------------------------------------------------------------------------- drawing
+
+
+def _bars(ax: plt.Axes, groups: list[tuple[str, Sequence[float], str, float]], chance: float | None,
+          ylabel: str = "accuracy (%)") -> None:
+    """Bars of mean ± SEM (in %) with the folds as dots; ``groups``: (label, values, colour, alpha)."""
+    for i, (label, vals, colour, alpha) in enumerate(groups):
+        v = np.asarray([x for x in vals if x is not None and np.isfinite(x)], float) * 100
+        if v.size:
+            sem = v.std(ddof=1) / np.sqrt(v.size) if v.size > 1 else 0
+            ax.bar(i, v.mean(), yerr=sem, color=colour, alpha=alpha, capsize=3, edgecolor="k", linewidth=0.5)
+            jitter = np.linspace(-0.15, 0.15, v.size) if v.size > 1 else [0]
+            ax.plot(i + np.asarray(jitter), v, "o", ms=3, color="k", alpha=0.6)
+        else:
+            ax.text(i, 5, "not run", ha="center", rotation=90, fontsize=7)
+    if chance is not None:
+        ax.axhline(chance * 100, color="0.6", lw=1, ls="--", zorder=0)
+    ax.set_xticks(range(len(groups)), [g[0] for g in groups], rotation=40, ha="right", fontsize=7)
+    ax.set_ylim(0, 100)
+    ax.set_ylabel(ylabel)
+
+
+def _per_animal_bars(ax: plt.Axes, pa: pd.DataFrame, chance: float, colour_by: str, title: str) -> None:
+    colours = {"F": FEMALE, "M": MALE}
+    pa = pa.sort_values("animal")
+    for i, r in enumerate(pa.itertuples()):
+        level = getattr(r, colour_by)
+        c = colours.get(level, MALE if i >= len(pa) / 2 else FEMALE) if colour_by == "sex" else (
+            FEMALE if str(level).lower() in ("wt", "wild type") else MALE)
+        ax.bar(i, r.accuracy * 100, color=c, edgecolor="k", linewidth=0.5)
+        if r.p_binomial < 0.05:
+            ax.text(i, r.accuracy * 100 + 2, "*", ha="center", fontsize=9)
+    ax.axhline(chance * 100, color="0.6", lw=1, ls="--")
+    if len(pa):
+        ax.axhline(pa["accuracy"].mean() * 100, color="0.25", lw=1)
+    ax.set_xticks(range(len(pa)), pa["animal"], rotation=90, fontsize=6)
+    ax.set_ylim(0, 105)
+    ax.set_ylabel("accuracy (%)")
+    ax.set_title(title, fontsize=8)
+
+
+def _caption(fig: plt.Figure, dataset: str) -> None:
+    fig.text(0.01, 0.005, f"Data: {dataset}", fontsize=6, color="0.3")
+
+
+def plot_fig3(metrics: pd.DataFrame, curve: pd.DataFrame, curve_label: str, filters: np.ndarray,
+              pa: pd.DataFrame, dataset: str) -> plt.Figure:
+    """B learning curve, C first-layer filters, D per-animal LOAO accuracy, E CNN vs ridge vs SVM with
+    shuffled controls, F has-break task."""
+    fig = plt.figure(figsize=(11, 7))
+    gs = fig.add_gridspec(2, 3, hspace=0.55, wspace=0.35)
+    ax = fig.add_subplot(gs[0, 0])
+    if len(curve):
+        ax.plot(curve["iteration"], curve["test_accuracy"] * 100, color="#8b0000", lw=1, label="test accuracy")
+        ax.set_ylim(0, 100)
+        ax2 = ax.twinx()
+        ax2.plot(curve["iteration"], curve["weight_change"], color="#f4a6a6", lw=1, label="weight change")
+        ax2.set_ylabel("|Δw| per iteration", color="#e377c2", fontsize=7)
+    ax.set_xlabel("iteration")
+    ax.set_ylabel("test accuracy (%)")
+    ax.set_title(f"B  learning curve ({curve_label})", fontsize=8, loc="left")
+    sub = gs[0, 1].subgridspec(4, 4, wspace=0.05, hspace=0.05)
+    for i in range(min(16, len(filters))):
+        a = fig.add_subplot(sub[i // 4, i % 4])
+        a.imshow(filters[i], cmap="RdBu_r", origin="lower")
+        a.set_xticks([])
+        a.set_yticks([])
+        if i == 0:
+            a.set_title("C  first-layer filters", fontsize=8, loc="left")
+    ax = fig.add_subplot(gs[0, 2])
+    _per_animal_bars(ax, pa, 0.5, "sex", "D  CNN, leave-one-animal-out, per animal")
+    ax = fig.add_subplot(gs[1, 0:2])
+    groups = []
+    for model, label in [("cnn", "DNN"), ("ridge", "Ridge"), ("svm", "SVM")]:
+        groups.append((label, accuracies(metrics, "sex", model, "loao").tolist(), MODEL_COLOURS[model], 1.0))
+    for model, label in [("cnn", "DNN"), ("ridge", "Ridge"), ("svm", "SVM")]:
+        groups.append((label + " shuffled", accuracies(metrics, "sex", f"{model}_shuffled", "loao").tolist(),
+                       MODEL_COLOURS[model], LIGHT))
+    _bars(ax, groups, 0.5)
+    ax.set_title("E  sex, leave-one-animal-out", fontsize=8, loc="left")
+    ax = fig.add_subplot(gs[1, 2])
+    _bars(ax, [("sex", accuracies(metrics, "sex", "cnn", "loao").tolist(), MODEL_COLOURS["cnn"], 1.0),
+               ("has break", accuracies(metrics, "has_break", "cnn", "loao").tolist(), "#762a83", 1.0),
+               ("sex shuffled", accuracies(metrics, "sex", "cnn_shuffled", "loao").tolist(), MODEL_COLOURS["cnn"], LIGHT),
+               ("has break shuffled", accuracies(metrics, "has_break", "cnn_shuffled", "loao").tolist(), "#762a83", LIGHT)],
+          0.5)
+    ax.set_title("F  same network, has-break task", fontsize=8, loc="left")
+    _caption(fig, dataset)
+    return fig
+
+
+def plot_fig4(metrics: pd.DataFrame, labels: dict[str, pd.Series], coefs: pd.Series, dataset: str) -> plt.Figure:
+    """B-E property CNNs per value with chance and value distribution; G-H 9-feature DNN vs ridge vs SVM;
+    I ridge coefficients; K-L semi-convolutional DNN vs ridge vs SVM."""
+    fig = plt.figure(figsize=(12, 7.5))
+    gs = fig.add_gridspec(2, 4, hspace=0.6, wspace=0.45)
+    for i, task in enumerate(["direction", "breaks", "peaks", "broadband"]):
+        ax = fig.add_subplot(gs[0, i])
+        m = metrics[(metrics["task"] == task) & (metrics["model"] == "cnn")]
+        if len(m):
+            classes = m["classes"].iloc[0]
+            per = np.array([[f.get(c) if f.get(c) is not None else np.nan for c in classes]
+                            for f in m["per_class_accuracy"]], float) * 100
+            x = np.arange(len(classes))
+            dist = labels[task].value_counts(normalize=True).reindex(range(len(classes)), fill_value=0) * 100
+            ax.bar(x, dist.to_numpy(), color="#9ecae1", width=0.8, label="share of calls")
+            ax.errorbar(x, np.nanmean(per, 0), yerr=np.nanstd(per, 0, ddof=1) / np.sqrt(len(per)) if len(per) > 1 else None,
+                        fmt="o", color="#d6604d", label="per value")
+            mean = m["accuracy"].mean() * 100
+            ax.axhline(mean, color="#67001f", lw=1.5, label="overall")
+            ax.axhline(100 / len(classes), color="0.6", lw=1, ls="--", label="chance")
+            sh = accuracies(metrics, task, "cnn_shuffled")
+            if len(sh):
+                ax.axhline(sh.mean() * 100, color="#67001f", lw=1, alpha=LIGHT, ls=":", label="shuffled")
+            ax.set_xticks(x, classes)
+        ax.set_ylim(0, 100)
+        ax.set_title(f"{'BCDE'[i]}  {task}", fontsize=8, loc="left")
+        if i == 0:
+            ax.set_ylabel("accuracy / share (%)")
+            ax.legend(fontsize=5, loc="upper right")
+    ax = fig.add_subplot(gs[1, 0])
+    _bars(ax, [("DNN", accuracies(metrics, "sex", "dnn9", "loao").tolist(), MODEL_COLOURS["dnn9"], 1.0),
+               ("DNN shuffled", accuracies(metrics, "sex", "dnn9_shuffled", "loao").tolist(), MODEL_COLOURS["dnn9"], LIGHT)],
+          0.5)
+    ax.set_title("G  9 features → sex (DNN)", fontsize=8, loc="left")
+    ax = fig.add_subplot(gs[1, 1])
+    _bars(ax, [(lab, accuracies(metrics, "sex", mod, "loao").tolist(), MODEL_COLOURS[c], a)
+               for lab, mod, c, a in [("DNN", "dnn9", "dnn9", 1.0), ("Ridge", "ridge_feat9", "ridge", 1.0),
+                                      ("SVM", "svm_feat9", "svm", 1.0), ("Ridge sh.", "ridge_feat9_shuffled", "ridge", LIGHT),
+                                      ("SVM sh.", "svm_feat9_shuffled", "svm", LIGHT)]], 0.5)
+    ax.set_title("H  9 features: DNN vs ridge vs SVM", fontsize=8, loc="left")
+    ax = fig.add_subplot(gs[1, 2])
+    if len(coefs):
+        ax.barh(np.arange(len(coefs)), coefs.to_numpy(), color=MODEL_COLOURS["ridge"])
+        ax.set_yticks(np.arange(len(coefs)), coefs.index, fontsize=6)
+        ax.axvline(0, color="k", lw=0.5)
+    ax.set_xlabel("ridge coefficient (z-scored features; + = male)", fontsize=7)
+    ax.set_title("I  linear predictors of sex", fontsize=8, loc="left")
+    ax = fig.add_subplot(gs[1, 3])
+    _bars(ax, [(lab, accuracies(metrics, "sex", mod, "loao").tolist(), MODEL_COLOURS[c], a)
+               for lab, mod, c, a in [("DNN", "semiconv", "semiconv", 1.0), ("Ridge", "ridge_semiconv", "ridge", 1.0),
+                                      ("SVM", "svm_semiconv", "svm", 1.0), ("DNN sh.", "semiconv_shuffled", "semiconv", LIGHT),
+                                      ("Ridge sh.", "ridge_semiconv_shuffled", "ridge", LIGHT),
+                                      ("SVM sh.", "svm_semiconv_shuffled", "svm", LIGHT)]], 0.5)
+    ax.set_title("K-L  semi-convolutional DNN", fontsize=8, loc="left")
+    _caption(fig, dataset)
+    return fig
+
+
+def plot_fig5(metrics: pd.DataFrame, pa: pd.DataFrame, dataset: str) -> plt.Figure:
+    """A per-animal strain CNN accuracy (LOAO); B CNN vs ridge vs SVM with shuffled controls."""
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.8), gridspec_kw={"wspace": 0.35, "bottom": 0.25})
+    _per_animal_bars(axes[0], pa, 0.5, "strain", "A  CNN, strain, leave-one-animal-out (red WT, blue mutant)")
+    groups = [(lab, accuracies(metrics, "strain", mod, "loao").tolist(), MODEL_COLOURS[mod.split("_")[0]], a)
+              for lab, mod, a in [("DNN", "cnn", 1.0), ("Ridge", "ridge", 1.0), ("SVM", "svm", 1.0),
+                                  ("DNN sh.", "cnn_shuffled", LIGHT), ("Ridge sh.", "ridge_shuffled", LIGHT),
+                                  ("SVM sh.", "svm_shuffled", LIGHT)]]
+    _bars(axes[1], groups, 0.5)
+    axes[1].set_title("B  strain: DNN vs ridge vs SVM", fontsize=8, loc="left")
+    _caption(fig, dataset)
+    return fig
+
+
+def plot_supplement(pa_loao: pd.DataFrame, pa_random: pd.DataFrame, pa_ind: pd.DataFrame, n_animals: int,
+                    colour_by: str, dataset: str) -> plt.Figure:
+    """S1/S2: A per-animal LOAO accuracy with binomial tests; B random-split CV; C individual identity."""
+    fig, axes = plt.subplots(1, 3, figsize=(12, 3.8), gridspec_kw={"wspace": 0.3, "bottom": 0.22})
+    _per_animal_bars(axes[0], pa_loao, 0.5, colour_by, "A  leave-one-animal-out (* binomial p < 0.05)")
+    _per_animal_bars(axes[1], pa_random, 0.5, colour_by, "B  random test sets (individual properties seen)")
+    _per_animal_bars(axes[2], pa_ind, 1.0 / max(n_animals, 1), colour_by, "C  which animal? (chance 1/N)")
+    _caption(fig, dataset)
+    return fig
+
+
+def first_layer_filters(state_dict: dict, n: int = 16) -> np.ndarray:
+    """The first convolution's kernels (out, k, k) with the largest norms (the most shaped by learning)."""
+    w = next(v for k, v in state_dict.items() if k.endswith("weight") and v.dim() == 4).detach().cpu().numpy()
+    w = w[:, 0]
+    order = np.argsort(-np.linalg.norm(w.reshape(len(w), -1), axis=1))
+    return w[order[:n]]
+
+
+def supplementary_figure(table: pd.DataFrame, loao: Sequence[str], random: Sequence[str], individual: Sequence[str],
+                         task: str, figure: str, dataset: str) -> tuple[plt.Figure, dict[str, Any], list[dict]]:
+    """S1 Fig (task ``sex``) or S2 Fig (``strain``): the figure, its numbers and the summary rows."""
+    metrics = read_metrics(list(loao) + list(random) + list(individual))
+    pa_loao = per_animal(read_predictions(loao), table, "cnn", 0.5)
+    pa_rand = per_animal(read_predictions(random), table, "cnn", 0.5)
+    pa_rand_sh = per_animal(read_predictions(random), table, "cnn_shuffled", 0.5)
+    n_animals = table["animal"].nunique()
+    pa_ind = per_animal(read_predictions(individual), table, "cnn", 1.0 / n_animals)
+    pa_ind_sh = per_animal(read_predictions(individual), table, "cnn_shuffled", 1.0 / n_animals)
+    fig = plot_supplement(pa_loao, pa_rand, pa_ind, n_animals, "sex" if task == "sex" else "strain", dataset)
+    ind_task = "individual" if task == "sex" else "individual_strain"
+    values = {
+        "loao_per_animal": pa_loao.to_dict(orient="records"),
+        "random_per_animal": pa_rand.to_dict(orient="records"),
+        "individual_per_animal": pa_ind.to_dict(orient="records"),
+        "random_folds": summary_of(accuracies(metrics, task, "cnn", "random10")),
+        "random_folds_shuffled": summary_of(accuracies(metrics, task, "cnn_shuffled", "random10")),
+        "individual_folds": summary_of(accuracies(metrics, ind_task, "cnn", "random10")),
+        "individual_folds_shuffled": summary_of(accuracies(metrics, ind_task, "cnn_shuffled", "random10")),
+        "individual_chance": 1.0 / n_animals, "n_animals": int(n_animals),
+        "loao_above_chance": int((pa_loao["p_binomial"] < 0.05).sum()),
+        "random_above_chance": int((pa_rand["p_binomial"] < 0.05).sum()),
+        "individual_above_chance": int((pa_ind["p_binomial"] < 0.05).sum()),
+    }
+
+    def med(pa: pd.DataFrame) -> str:
+        return f"{pa['accuracy'].median() * 100:.1f} % median across animals; mean {pct(pa['accuracy'])}"
+
+    sex = task == "sex"
+    rows = [
+        {"quantity": f"{figure}A: animals above chance (binomial p < 0.05), leave-one-animal-out",
+         "paper": PAPER["sex_above_chance"] if sex else "—", "ours": f"{values['loao_above_chance']}/{len(pa_loao)} animals"},
+        {"quantity": f"{figure}B: {task} CNN, random test sets", "paper": PAPER["sex_random" if sex else "strain_random"],
+         "ours": med(pa_rand)},
+        {"quantity": f"{figure}B: same, shuffled labels", "paper": "chance (50 %)", "ours": med(pa_rand_sh)},
+        {"quantity": f"{figure}C: individual identity CNN (chance {100 / n_animals:.1f} %)",
+         "paper": PAPER["individual"] if sex else "above chance for almost all animals", "ours": med(pa_ind)},
+        {"quantity": f"{figure}C: same, shuffled labels", "paper": "chance", "ours": med(pa_ind_sh)},
+    ]
+    return fig, values, rows
+
+
+def ridge_coefficients(features: pd.DataFrame, columns: Sequence[str], names: dict[str, str], y: np.ndarray,
+                       alpha: float) -> pd.Series:
+    """Fig 4I: ridge weights of the z-scored features for sex (M = 1) on every labelled call of the cohort
+    (a descriptive fit, the same estimator as the ridge baseline; missing values take the median)."""
+    from sklearn.linear_model import Ridge
+
+    X = features[list(columns)].to_numpy(float)
+    ok = y >= 0
+    X, y = X[ok], y[ok]
+    med = np.nan_to_num(np.nanmedian(X, axis=0))
+    X = np.where(np.isfinite(X), X, med)
+    sd = X.std(axis=0)
+    X = (X - X.mean(axis=0)) / np.where(sd > 0, sd, 1.0)
+    coef = Ridge(alpha=alpha).fit(X, y.astype(float)).coef_
+    return pd.Series(coef, index=[names.get(c, c) for c in columns]).sort_values()
