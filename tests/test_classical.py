@@ -3,10 +3,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from usvflow import classical as C
+from usvflow.classify import classical as cl
+from usvflow.classify import classical_tasks as ct
 from usvflow.features.columns import FEATURES_9
 
-SPEC = C.task_spec("sex")
+SPEC = ct.task_spec("sex")
 
 
 def _cohort(n_animals=6, calls=80, effect=3.0, seed=0):
@@ -25,16 +26,16 @@ def _cohort(n_animals=6, calls=80, effect=3.0, seed=0):
 @pytest.mark.parametrize("model", ["ridge_feat9", "svm_feat9"])
 def test_known_feature_separates_and_shuffled_control_is_at_chance(model):
     t = _cohort()
-    X, y = C.input_matrix("feat9", t), C.encode_labels(t["sex"], SPEC)
+    X, y = cl.input_matrix("feat9", t), ct.encode_labels(t["sex"], SPEC)
     real, shuf = [], []
     for a in sorted(t["animal"].unique()):
-        r = C.run_fold(X, y, t["animal"], t["call_uid"], a, model, "sex", SPEC)
+        r = cl.run_fold(X, y, t["animal"], t["call_uid"], a, model, "sex", SPEC)
         real.append(r.metrics["accuracy"])
         assert r.metrics["n_test"] == 80 and r.metrics["fold"] == a and r.metrics["classes"] == ["F", "M"]
         assert set(r.predictions.columns) == {"call_uid", "y_true", "y_pred", "score"}
     for seed in range(4):  # average several shuffles: one fold's control is a coin flip per animal
         for a in sorted(t["animal"].unique()):
-            r = C.run_fold(X, y, t["animal"], t["call_uid"], a, model + "_shuffled", "sex", SPEC, {"seed": seed})
+            r = cl.run_fold(X, y, t["animal"], t["call_uid"], a, model + "_shuffled", "sex", SPEC, {"seed": seed})
             assert r.metrics["shuffled"]
             shuf.append(r.metrics["accuracy"])
     assert np.mean(real) > 0.9
@@ -54,44 +55,44 @@ def test_quadratic_svm_learns_a_nonlinear_spectrogram_cue():
         images[i, 20:30, :40] = images[i, 70:80, :40] = 110  # same mean energy, spread over both bands
     t = pd.DataFrame({"sex": np.where(y == 1, "M", "F"), "animal": [f"A{i % 4}" for i in range(n)],
                       "call_uid": [str(i) for i in range(n)]})
-    X = C.input_matrix("spectrogram", t, images=images)
-    yy = C.encode_labels(t["sex"], SPEC)
-    acc = [C.run_fold(X, yy, t["animal"], t["call_uid"], a, "svm", "sex", SPEC, standardise=False).metrics["accuracy"]
+    X = cl.input_matrix("spectrogram", t, images=images)
+    yy = ct.encode_labels(t["sex"], SPEC)
+    acc = [cl.run_fold(X, yy, t["animal"], t["call_uid"], a, "svm", "sex", SPEC, standardise=False).metrics["accuracy"]
            for a in ["A0", "A1"]]
     assert np.mean(acc) > 0.9
 
 
 def test_balance_subsamples_the_larger_class():
     y = np.r_[np.zeros(30, int), np.ones(10, int)]
-    idx = C.balance(y, np.random.default_rng(0))
+    idx = cl.balance(y, np.random.default_rng(0))
     assert (y[idx] == 0).sum() == (y[idx] == 1).sum() == 10
 
 
 def test_one_sex_cohort_and_sparse_animal_are_reported_not_crashed():
     samples = pd.DataFrame({"cohort": "sex", "sex": ["F", "F"], "animal": ["F1", "F2"]})
-    folds, why = C.loao_folds(samples, SPEC)
+    folds, why = ct.loao_folds(samples, SPEC)
     assert folds == [] and "one class only" in why
-    plan = C.plan_tasks(samples, None, ["sex"])
+    plan = ct.plan_tasks(samples, None, ["sex"])
     assert plan["sex"]["skipped"] and "strain" not in plan
     t = _cohort(n_animals=4)
     t = t[~((t["animal"] == "M01") & (t.index % 80 > 3))]  # animal M01 keeps 4 calls
-    X, y = C.input_matrix("feat9", t), C.encode_labels(t["sex"], SPEC)
-    r = C.run_fold(X, y, t["animal"], t["call_uid"], "M01", "ridge_feat9", "sex", SPEC)
+    X, y = cl.input_matrix("feat9", t), ct.encode_labels(t["sex"], SPEC)
+    r = cl.run_fold(X, y, t["animal"], t["call_uid"], "M01", "ridge_feat9", "sex", SPEC)
     assert r.metrics["accuracy"] is None and "fewer than" in r.metrics["skipped"] and r.predictions.empty
     # Holding out the only M animal leaves training with one class: skipped, said why.
     t2 = _cohort(n_animals=3)
-    X2, y2 = C.input_matrix("feat9", t2), C.encode_labels(t2["sex"], SPEC)
-    r2 = C.run_fold(X2, y2, t2["animal"], t2["call_uid"], "M01", "svm_feat9", "sex", SPEC)
+    X2, y2 = cl.input_matrix("feat9", t2), ct.encode_labels(t2["sex"], SPEC)
+    r2 = cl.run_fold(X2, y2, t2["animal"], t2["call_uid"], "M01", "svm_feat9", "sex", SPEC)
     assert r2.metrics["accuracy"] is None and "need" in r2.metrics["skipped"]
-    summary = C.summarise([r.metrics, r2.metrics])
+    summary = cl.summarise([r.metrics, r2.metrics])
     assert (summary["n_folds"] == 0).all()
 
 
 def test_shuffled_control_pools_several_permutations():
     t = _cohort()
-    X, y = C.input_matrix("feat9", t), C.encode_labels(t["sex"], SPEC)
-    one = C.run_fold(X, y, t["animal"], t["call_uid"], "M01", "ridge_feat9_shuffled", "sex", SPEC)
-    three = C.run_fold(X, y, t["animal"], t["call_uid"], "M01", "ridge_feat9_shuffled", "sex", SPEC,
+    X, y = cl.input_matrix("feat9", t), ct.encode_labels(t["sex"], SPEC)
+    one = cl.run_fold(X, y, t["animal"], t["call_uid"], "M01", "ridge_feat9_shuffled", "sex", SPEC)
+    three = cl.run_fold(X, y, t["animal"], t["call_uid"], "M01", "ridge_feat9_shuffled", "sex", SPEC,
                        {"shuffle_repeats": 3})
     pred = three.predictions
     assert len(pred) == 3 * 80 and sorted(pred["replicate"].unique()) == [0, 1, 2]
@@ -101,5 +102,5 @@ def test_shuffled_control_pools_several_permutations():
     assert three.metrics["replicates"] == 3 and reps[0] == one.metrics["accuracy"] and len(set(reps)) > 1
     assert three.metrics["accuracy"] == pytest.approx(np.mean(reps))
     # The real model is never repeated.
-    real = C.run_fold(X, y, t["animal"], t["call_uid"], "M01", "ridge_feat9", "sex", SPEC, {"shuffle_repeats": 3})
+    real = cl.run_fold(X, y, t["animal"], t["call_uid"], "M01", "ridge_feat9", "sex", SPEC, {"shuffle_repeats": 3})
     assert len(real.predictions) == 80 and "replicates" not in real.metrics

@@ -2,7 +2,7 @@
 import numpy as np
 import pandas as pd
 
-from usvflow import embed as E
+from usvflow.features import embed as E
 
 
 def _two_clusters(n=60, d=20, seed=0):

@@ -4,7 +4,7 @@ import pandas as pd
 import scipy.stats as st
 from statsmodels.stats.multitest import multipletests
 
-from usvflow import stats as S
+from usvflow.report import stats as S
 
 
 def test_bonferroni_arithmetic_and_statsmodels():
