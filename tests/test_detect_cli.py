@@ -13,7 +13,7 @@ import soundfile as sf
 
 from usvflow.detect import CALL_COLUMNS
 from usvflow.detect.export import RAVEN_COLUMNS
-from usvflow.detect.cli import main
+from usvflow.detect_cli import main
 
 FS = 250_000
 
@@ -101,7 +101,7 @@ def test_no_traceback_from_a_real_process(tmp_path):
     env = dict(os.environ)
     src = str(Path(__file__).resolve().parents[1] / "src")
     env["PYTHONPATH"] = os.pathsep.join(p for p in (src, env.get("PYTHONPATH", "")) if p)
-    proc = subprocess.run([sys.executable, "-m", "usvflow.detect.cli", str(tmp_path / "nope.wav"), "-o",
+    proc = subprocess.run([sys.executable, "-m", "usvflow.detect_cli", str(tmp_path / "nope.wav"), "-o",
                            str(tmp_path / "c.csv")], capture_output=True, text=True, env=env)
     assert proc.returncode == 2
     assert proc.stderr.strip() == f"usvflow detect: {tmp_path / 'nope.wav'}: file not found"

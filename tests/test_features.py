@@ -5,7 +5,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from usvflow import features as F
+from usvflow.features import cohort as fco
+from usvflow.features import columns as fcol
+from usvflow.features import extract as fx
 from usvflow.audio.io import write_wav
 from usvflow.simulate.plan import RecordingSpec
 from usvflow.simulate.recording import simulate_recording
@@ -39,7 +41,7 @@ def _as_detections(truth: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
 
 def test_duration_and_mean_frequency_recovered_on_independent_recording(independent_recording):
     wav, truth = independent_recording
-    table, vecs = F.compute_features(_as_detections(truth), wav)
+    table, vecs = fx.compute_features(_as_detections(truth), wav)
     assert len(table) == len(truth) > 20
     dur_err = np.abs(table["duration_s"] - truth["duration_s"])
     f_err = np.abs(table["mean_frequency_hz"] - truth["f_mean_hz"])
@@ -54,8 +56,8 @@ def test_duration_and_mean_frequency_recovered_on_independent_recording(independ
 def test_detect_features_matches_workflow_values(independent_recording):
     wav, truth = independent_recording
     calls = _as_detections(truth).head(15)
-    added = F.add_feature_columns(calls, wav)
-    table, _ = F.compute_features(calls, wav)
+    added = fx.add_feature_columns(calls, wav)
+    table, _ = fx.compute_features(calls, wav)
     assert (added["f_mean_hz"] == 1.0).all()  # the detector's own columns are kept
     pd.testing.assert_frame_equal(added[table.columns], table)
 
@@ -80,7 +82,7 @@ def test_ff_line_of_constructed_calls(tmp_path):
         (0.25, 0.27, 70e3, 70e3), (0.278, 0.30, 70e3, 70e3),  # two syllables, 8 ms gap
     ])
     calls = pd.DataFrame({"onset_s": [0.048, 0.148, 0.248], "offset_s": [0.082, 0.192, 0.302]})
-    table, vecs = F.compute_features(calls, wav)
+    table, vecs = fx.compute_features(calls, wav)
     flat, up, two = table.iloc[0], table.iloc[1], table.iloc[2]
     assert abs(flat["duration_s"] - 0.030) < 0.002 and abs(flat["mean_frequency_hz"] - 60e3) < 300
     assert flat["auto_direction"] == 0 and flat["auto_breaks"] == 0 and flat["spectral_width_hz"] < 1000
@@ -97,31 +99,31 @@ def test_paper_single_bin_interpolation_rule():
     power = np.full((200, 12), 1e-8)
     k = np.array([50, 50, 51, 51, 90, 52, 52, 53, 53, 53, 54, 54])  # bin 4 jumps by ~23 kHz for one bin
     power[k, np.arange(12)] = 1e-2
-    p = F.resolve_params({"tv_weight": 0.01})
-    ff, first, last, _ = F.ff_line(power, np.full(200, 1e-8), freqs, p)
+    p = fcol.resolve_params({"tv_weight": 0.01})
+    ff, first, last, _ = fx.ff_line(power, np.full(200, 1e-8), freqs, p)
     assert ff.size == 12 and abs(ff[4] - 0.5 * (ff[3] + ff[5])) < 1.0
 
 
 def test_silence_gives_nan_features_and_empty_table(tmp_path):
     wav = _tone_recording(tmp_path / "s.wav", [], noise=1e-4)
-    table, vecs = F.compute_features(pd.DataFrame({"onset_s": [0.1], "offset_s": [0.15]}), wav)
+    table, vecs = fx.compute_features(pd.DataFrame({"onset_s": [0.1], "offset_s": [0.15]}), wav)
     assert table["duration_s"].isna().all() and table["n_ff_bins"].iloc[0] == 0
     assert not vecs["ff_line"].any()
-    empty, ev = F.compute_features(pd.DataFrame({"onset_s": [], "offset_s": []}), wav)
+    empty, ev = fx.compute_features(pd.DataFrame({"onset_s": [], "offset_s": []}), wav)
     assert len(empty) == 0 and ev["time_marginal"].shape == (0, 100)
 
 
 def test_merge_fills_missing_properties_from_auto_scores():
     dataset = pd.DataFrame({"call_uid": ["r#1", "r#0"], "recording": "r", "call_index": [1, 0],
-                            "properties_source": ["none", "truth"], **{p: [np.nan, 1.0] for p in F.PROPERTIES}})
-    feats = pd.DataFrame({c: [0.5, 0.7] for c in F.FEATURE_COLUMNS + F.EXTRA_COLUMNS})
-    for p in F.PROPERTIES:
+                            "properties_source": ["none", "truth"], **{p: [np.nan, 1.0] for p in fcol.PROPERTIES}})
+    feats = pd.DataFrame({c: [0.5, 0.7] for c in fcol.FEATURE_COLUMNS + fcol.EXTRA_COLUMNS})
+    for p in fcol.PROPERTIES:
         feats[f"auto_{p}"] = [2.0, 3.0]
     vecs = {"ff_line": np.arange(200, dtype=np.float32).reshape(2, 100),
             "time_marginal": np.zeros((2, 100), np.float32), "spectral_marginal": np.zeros((2, 233), np.float32)}
-    table, v = F.merge_cohort(dataset, {"r": (feats, vecs)})
+    table, v = fco.merge_cohort(dataset, {"r": (feats, vecs)})
     assert list(table["call_uid"]) == ["r#1", "r#0"] and list(v["call_uid"]) == ["r#1", "r#0"]
     assert list(table["properties_source"]) == ["auto", "truth"]
     assert list(table["breaks"]) == [3.0, 1.0]  # row r#1 is the second computed call; r#0 keeps its truth
     assert v["ff_line"][0, 0] == 100  # vectors follow the dataset order
-    assert set(F.FEATURES_9 + F.FEATURES_24) <= set(table.columns) and len(F.FEATURES_24) == 24
+    assert set(fcol.FEATURES_9 + fcol.FEATURES_24) <= set(table.columns) and len(fcol.FEATURES_24) == 24

@@ -16,7 +16,7 @@ One subpackage per stage of the workflow, in the order data flows; a stage impor
 ``report``      the papers' published numbers, statistics, per-figure numbers, summary, claims, tables
 ``figures``     every plot (reads computed results only)
 ``workflow``    what Snakemake needs at parse time (no torch, scikit-learn, scipy) and the scripts' glue
-``cli``         the ``usvflow`` command
+``cli``         the ``usvflow`` command (``detect_cli``: ``usvflow detect``); may import every stage
 ==============  ==========================================================================================
 """
 

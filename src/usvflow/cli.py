@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 from . import __version__
-from .detect.cli import add_parser as _detect_parser
+from .detect_cli import add_parser as _detect_parser
 from .errors import InputError
 
 
@@ -38,7 +38,7 @@ def _schema_dir(config_path: Path) -> Path:
 
 def _run_simulate(args: argparse.Namespace) -> int:
     from .config import load_config
-    from .simulate import simulate_cohort
+    from .simulate.recording import simulate_cohort
 
     config_path = Path(args.config)
     overrides = {"preset": args.preset} if args.preset else {}

@@ -1,12 +1,15 @@
 """Validation of ``config.yaml`` and of sample sheets, with messages a biologist can act on.
 
 jsonschema does the checking against the schemas in ``schemas/``; this module turns its first
-complaint into one line that says which file, which entry and what is wrong. Checks a schema cannot
-express (unique ids, files that exist, a preset that exists) live here too.
+complaint into one line that says which file, which entry and what is wrong. The defaults of optional
+entries live in the schema too (``default:``): validation fills them in, so a config.yaml without, say,
+an ``embed:`` block runs with the documented defaults. Checks a schema cannot express (unique ids, files
+that exist, a preset that exists) live here.
 """
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +25,24 @@ SAMPLE_COLUMNS = ["recording", "path", "animal", "sex", "strain", "cohort"]
 def _load_schema(schema_path: str | Path) -> dict:
     with open(schema_path) as fh:
         return yaml.safe_load(fh)
+
+
+def _filling_defaults(cls: type) -> type:
+    """A validator class that, before checking an object's properties, sets every missing property that
+    has a ``default`` in the schema (a copy of it), so nested defaults are filled in too."""
+    check_properties = cls.VALIDATORS["properties"]
+
+    def properties(validator, props, instance, schema):
+        if isinstance(instance, dict):
+            for name, sub in props.items():
+                if isinstance(sub, dict) and "default" in sub and name not in instance:
+                    instance[name] = copy.deepcopy(sub["default"])
+        yield from check_properties(validator, props, instance, schema)
+
+    return jsonschema.validators.extend(cls, {"properties": properties})
+
+
+_ConfigValidator = _filling_defaults(jsonschema.Draft202012Validator)
 
 
 def _where(error: jsonschema.ValidationError) -> str:
@@ -45,9 +66,9 @@ def _plain(error: jsonschema.ValidationError) -> str:
 
 
 def validate_config(config: dict, schema_path: str | Path, config_name: str = "config.yaml") -> None:
-    """Raise :class:`InputError` on the first problem in ``config``."""
+    """Fill in the schema's defaults (in place) and raise :class:`InputError` on the first problem in ``config``."""
     schema = _load_schema(schema_path)
-    errors = sorted(jsonschema.Draft202012Validator(schema).iter_errors(config), key=lambda e: list(e.absolute_path))
+    errors = sorted(_ConfigValidator(schema).iter_errors(config), key=lambda e: list(e.absolute_path))
     if errors:
         e = errors[0]
         raise InputError(config_name, f"{_where(e)}: {_plain(e)}")

@@ -70,7 +70,7 @@ Modules (stage 3)
     ``params`` columns, image geometry and each method's defaults; ``stream`` the streaming driver
     (:func:`detect_file`); ``default`` and ``paper`` the two detectors on one chunk; ``images`` the call
     images; ``calls`` the result types shared by both; ``export`` ``.npz`` images and Raven tables;
-    ``evaluate`` detections scored against a reference and the detection benchmark; ``cli`` ``usvflow detect``.
+    ``evaluate`` detections scored against a reference and the detection benchmark.
     The spectrogram arithmetic lives in :mod:`usvflow.audio.stft`; the overview plot in
     :mod:`usvflow.figures.detection`.
 """

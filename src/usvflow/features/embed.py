@@ -51,9 +51,7 @@ def tsne(X: np.ndarray, pca_dims: int, perplexity: float = 30.0, dims: int = 3, 
     ``3 x perplexity + 1`` points the perplexity is lowered to what the data allow; fewer than 4 points give
     zeros.
     """
-    from openTSNE import (
-        TSNE,  # imported here: slow to import, and only this function needs it
-    )
+    from openTSNE import TSNE  # imported here: slow to import, and only this function needs it
 
     n = X.shape[0]
     if n < 4:

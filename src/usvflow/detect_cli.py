@@ -14,7 +14,7 @@ import sys
 import time
 from pathlib import Path
 
-from ..errors import InputError
+from .errors import InputError
 
 #: Files longer than this get a progress bar (when stderr is a terminal or --progress is given).
 _PROGRESS_MIN_S = 60.0
@@ -66,9 +66,9 @@ def _check_writable(path: str) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``usvflow detect`` for parsed ``args``; returns the exit status."""
-    from ..audio.io import inspect_wav
-    from ..figures.detection import plot_overview
-    from . import detect_file, save_spectrograms, write_raven
+    from .audio.io import inspect_wav
+    from .figures.detection import plot_overview
+    from .detect import detect_file, save_spectrograms, write_raven
 
     try:
         for target in (args.output, args.raven, args.spectrograms, args.overview):
@@ -83,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
                           overview=bool(args.overview), jobs=args.jobs)
         calls = det.calls
         if args.features:
-            from .features import add_feature_columns
+            from .features.extract import add_feature_columns
 
             calls = add_feature_columns(calls, args.recording, channel=args.channel)
         elapsed = time.perf_counter() - start
