@@ -1,4 +1,5 @@
-# Configuration checks and input functions shared by every stage.
+# Configuration checks and input functions shared by every stage. Planning imports no torch, scikit-learn,
+# scipy or matplotlib (usvflow.workflow.planning): `snakemake -n` needs snakemake, pandas, pyyaml, jsonschema.
 import dataclasses
 import os
 import sys
@@ -11,11 +12,15 @@ min_version("9.19")
 # The library lives in src/; make it importable here and in every script job, installed or not.
 _SRC = str(Path(workflow.basedir) / "src")
 sys.path.insert(0, _SRC)
-os.environ.update(PYTHONPATH=os.pathsep.join(p for p in (_SRC, os.environ.get("PYTHONPATH", "")) if p))
+os.environ.update(
+    PYTHONPATH=os.pathsep.join(p for p in (_SRC, os.environ.get("PYTHONPATH", "")) if p)
+)
 
 from usvflow.config import read_sample_sheet, validate_config  # noqa: E402
 from usvflow.errors import InputError  # noqa: E402
 from usvflow.simulate.plan import plan_cohorts, sample_sheet  # noqa: E402
+from usvflow.workflow import planning  # noqa: E402
+from usvflow.workflow.planning import alternation  # noqa: E402
 
 SCHEMAS = Path(workflow.basedir) / "schemas"
 SIM_DIR = "results/simulated"
@@ -27,16 +32,20 @@ def _stop(err):
     sys.exit(1)
 
 
+# Validation fills in the schema's defaults, so every entry below exists.
 try:
     validate_config(config, SCHEMAS / "config.schema.yaml")
 except InputError as err:
     _stop(err)
 
+PRESET = config["preset"]
 SIMULATED = not config["samples"]
 
 if SIMULATED:
-    SIM_SPECS = {s.recording: s for s in plan_cohorts(config["simulation"], config["preset"])}
-    SAMPLES = sample_sheet(list(SIM_SPECS.values()), f"{SIM_DIR}/wav").set_index("recording", drop=False)
+    SIM_SPECS = {s.recording: s for s in plan_cohorts(config["simulation"], PRESET)}
+    SAMPLES = sample_sheet(list(SIM_SPECS.values()), f"{SIM_DIR}/wav").set_index(
+        "recording", drop=False
+    )
 else:
     SIM_SPECS = {}
     try:
@@ -45,10 +54,34 @@ else:
         _stop(err)
 
 RECORDINGS = list(SAMPLES.index)
+COHORTS = sorted(SAMPLES["cohort"].unique())
+CHANNEL = config["channel"]
+# Which detector's calls feed the analyses (features, embeddings, classifiers).
+DATASET_DETECTOR = config["dataset"]["detector"]
+DETECTION_METHODS = ["default", "paper"]
+# Where the data come from, worded once for captions, stats files and figure notes.
+DATA = planning.data_notice(config, SIMULATED, len(RECORDINGS))
+# What every stats file says about the data it came from.
+DATA_LABEL = f"{DATA['cohort']}, {DATASET_DETECTOR} detector"
+
+REALDATA_FILES = planning.realdata_files(config["realdata_dir"])
+if not REALDATA_FILES:
+    _stop(
+        InputError(
+            config["realdata_dir"],
+            "realdata_dir holds no annotated clips (expected <clip>/recording.wav and <clip>/truth.csv)",
+        )
+    )
 
 
 wildcard_constraints:
-    recording="|".join(map(str, RECORDINGS)) or "__none__",
+    recording=alternation(RECORDINGS),
+    cohort=alternation(COHORTS),
+
+
+def res(rule):
+    """mem_mb and runtime of a rule on this preset (usvflow.workflow.planning.RESOURCES)."""
+    return planning.resources(rule, PRESET)
 
 
 def wav_path(wildcards):
@@ -60,26 +93,11 @@ def sim_spec(wildcards):
     return dataclasses.asdict(SIM_SPECS[wildcards.recording])
 
 
-DETECTION_METHODS = ["default", "paper"]
-
-
-def detection_params(method):
-    """The detection: block of config.yaml for one method (missing keys keep the library defaults)."""
-    return dict((config.get("detection") or {}).get(method) or {})
-
-
-def sim_detection_inputs(kind):
-    """Simulated truth tables, or every recording's detections, for the detection benchmark."""
+def truth_files(recordings, kinds=("calls.csv",)):
+    """Simulated truth files of ``recordings`` (none for a user's sample sheet)."""
     if not SIMULATED:
         return []
-    if kind == "truth":
-        return expand(f"{SIM_DIR}/truth/{{recording}}.{{table}}.csv", recording=RECORDINGS, table=["calls", "noise"])
-    return expand("results/extract/{method}/{recording}.calls.csv", method=DETECTION_METHODS, recording=RECORDINGS)
-
-
-COHORTS = sorted(SAMPLES["cohort"].unique())
-# Which detector's calls feed the analyses (features, embeddings, classifiers).
-DATASET_DETECTOR = config.get("dataset", {}).get("detector", "default")
+    return [f"{SIM_DIR}/truth/{r}.{kind}" for r in recordings for kind in kinds]
 
 
 def cohort_recordings(cohort):
@@ -91,11 +109,39 @@ def dataset_inputs(wildcards):
     recs = cohort_recordings(wildcards.cohort)
     inputs = {
         "calls": [f"results/extract/{DATASET_DETECTOR}/{r}.calls.csv" for r in recs],
-        "images": [f"results/extract/{DATASET_DETECTOR}/{r}.spectrograms.npz" for r in recs],
+        "images": [
+            f"results/extract/{DATASET_DETECTOR}/{r}.spectrograms.npz" for r in recs
+        ],
     }
     if SIMULATED:
-        inputs["truth"] = [f"{SIM_DIR}/truth/{r}.calls.csv" for r in recs]
+        inputs["truth"] = truth_files(recs)
     return inputs
+
+
+# Input functions of the training and figure stages (they read CLASSICAL, NET_TASKS, TRAIN when called).
+
+
+def classical_cohort(wildcards):
+    return CLASSICAL[wildcards.task]["spec"]["cohort"]
+
+
+def net_cohort(wildcards):
+    return NET_TASKS[wildcards.task].cohort
+
+
+def net_settings(wildcards):
+    return planning.train_job_settings(TRAIN, wildcards.task, wildcards.model)
+
+
+def classical_metrics(task, models, feature_task=False):
+    """Ridge / SVM fold metrics of a task, when the classical stage plans it (it may skip a cohort)."""
+    if task not in CLASSICAL or (feature_task and task not in CLASSICAL_FEATURE_TASKS):
+        return []
+    return [
+        f"results/train/{task}/loao/{fold}/{m}.metrics.json"
+        for fold in CLASSICAL[task]["folds"]
+        for m in models
+    ]
 
 
 # Each stage file registers the figures it makes and the stats files that feed figures/summary.md,
@@ -110,15 +156,11 @@ def register(targets=(), stats=()):
 
 
 def summary_header():
-    if SIMULATED:
-        sim = config["simulation"]
-        data = (f"the SIMULATED cohort (preset `{config['preset']}`, seed {sim['seed']}, "
-                f"{len(RECORDINGS)} recordings at {sim['sample_rate_hz']} Hz); not the papers' real mice")
-    else:
-        data = f"the recordings of sample sheet `{config['samples']}` ({len(RECORDINGS)} recordings)"
-    return ("# usvflow summary: the papers' numbers beside this run's\n\n"
-            f"This run analysed {data}. The 'paper' column is copied from Ivanenko et al. 2020 / "
-            "Santana & Dietrich 2024 (real data); 'this run' is computed by the workflow.")
+    return (
+        "# usvflow summary: the papers' numbers beside this run's\n\n"
+        f"This run analysed {DATA['summary']}. The 'paper' column is copied from Ivanenko et al. 2020 / "
+        "Santana & Dietrich 2024 (real data); 'this run' is computed by the workflow."
+    )
 
 
 def all_targets():

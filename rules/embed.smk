@@ -7,21 +7,28 @@ rule embed:
         dataset="results/dataset/{cohort}.calls.parquet",
         images="results/dataset/{cohort}.spectrograms.npy",
         features=lambda wildcards: (
-            [f"results/features/{wildcards.cohort}.features.parquet"] if wildcards.kind == "features" else []
+            [f"results/features/{wildcards.cohort}.features.parquet"]
+            if wildcards.kind == "features"
+            else []
         ),
     output:
         "results/embed/{cohort}.{kind}.{method}.npy",
-    params:
-        embed=config["embed"],
-    wildcard_constraints:
-        cohort="|".join(COHORTS),
-        kind="features|spectrograms",
-        method="pca|tsne",
     log:
         "logs/embed/{cohort}.{kind}.{method}.log",
     benchmark:
         "benchmarks/embed/{cohort}.{kind}.{method}.tsv"
+    wildcard_constraints:
+        kind="features|spectrograms",
+        method="pca|tsne",
     conda:
         "../envs/usvflow.yaml"
+    # openTSNE's Barnes-Hut gradients run on these threads; PCA is single-threaded here.
+    threads: lambda wildcards: 2 if wildcards.method == "tsne" else 1
+    resources:
+        **res("embed"),
+    params:
+        embed=lambda wildcards: planning.embed_settings(
+            config["embed"], wildcards.kind, wildcards.method
+        ),
     script:
         "../scripts/embed.py"

@@ -1,27 +1,45 @@
 # Detection benchmark: our two detectors against human truth on the real AMVOC clips (side by side
 # with the five published tools shipped there) and against the simulator's truth, per noise
-# condition and call type. Needs rules/extract.smk (DETECTION_METHODS, detection_params).
+# condition and call type. Reads only the files declared here.
+
+
+EXTRACT_DIR = "results/extract"
 
 
 rule evaluate_detection:
     input:
-        real=config.get("realdata_dir", "data/amvoc-dev"),
-        sim_truth=sim_detection_inputs("truth"),
-        sim_calls=sim_detection_inputs("calls"),
+        real=REALDATA_FILES,
+        sim_truth=truth_files(RECORDINGS, ("calls.csv", "noise.csv")),
+        sim_calls=(
+            expand(
+                f"{EXTRACT_DIR}/{{method}}/{{recording}}.calls.csv",
+                method=DETECTION_METHODS,
+                recording=RECORDINGS,
+            )
+            if SIMULATED
+            else []
+        ),
     output:
-        table="figures/detection_benchmark.csv",
-    params:
-        methods=DETECTION_METHODS,
-        detection={m: detection_params(m) for m in DETECTION_METHODS},
-        recordings=RECORDINGS if SIMULATED else [],
-    threads: 2
-    resources:
-        mem_mb=2000,
-        runtime=20,
+        table=report(
+            "figures/detection_benchmark.csv",
+            caption="../report/detection_benchmark.rst",
+            category="2 Detection",
+            subcategory="Benchmark",
+        ),
     log:
         "logs/evaluate_detection.log",
     conda:
         "../envs/usvflow.yaml"
+    threads: 2
+    resources:
+        **res("evaluate_detection"),
+    params:
+        methods=DETECTION_METHODS,
+        detection={m: config["detection"][m] for m in DETECTION_METHODS},
+        recordings=RECORDINGS if SIMULATED else [],
+        realdata_dir=lambda wildcards, input: planning.realdata_root(input.real),
+        truth_dir=lambda wildcards, input: planning.folder_of(input.sim_truth),
+        extract_dir=lambda wildcards, input: planning.folder_of(input.sim_calls, up=2),
     script:
         "../scripts/evaluate_detection.py"
 
@@ -30,11 +48,20 @@ rule plot_detection_benchmark:
     input:
         table="figures/detection_benchmark.csv",
     output:
-        figure="figures/detection_benchmark.pdf",
+        figure=report(
+            "figures/detection_benchmark.pdf",
+            caption="../report/detection_benchmark.rst",
+            category="2 Detection",
+            subcategory="Benchmark",
+        ),
     log:
         "logs/plot_detection_benchmark.log",
     conda:
         "../envs/usvflow.yaml"
+    resources:
+        **res("plot_detection_benchmark"),
+    params:
+        recordings=RECORDINGS if SIMULATED else [],
     script:
         "../scripts/plot_detection_benchmark.py"
 

@@ -5,27 +5,33 @@
 # and .overview.png (the recording with its detections drawn, for visual checks).
 
 
-
 rule extract_calls:
     input:
         wav=wav_path,
     output:
         calls="results/extract/{method}/{recording}.calls.csv",
         spectrograms="results/extract/{method}/{recording}.spectrograms.npz",
-        overview="results/extract/{method}/{recording}.overview.png",
-    params:
-        method="{method}",
-        detection=lambda wildcards: detection_params(wildcards.method),
-        channel=config.get("channel", 0),
-    wildcard_constraints:
-        method="|".join(DETECTION_METHODS),
-    threads: 2
-    resources:
-        mem_mb=1500,
-        runtime=30,
+        overview=report(
+            "results/extract/{method}/{recording}.overview.png",
+            caption="../report/overview.rst",
+            category="2 Detection",
+            subcategory="Recordings, {method} detector",
+            labels={"recording": "{recording}", "detector": "{method}"},
+        ),
     log:
         "logs/extract/{method}/{recording}.log",
+    benchmark:
+        "benchmarks/extract/{method}/{recording}.tsv"
+    wildcard_constraints:
+        method=alternation(DETECTION_METHODS),
     conda:
         "../envs/usvflow.yaml"
+    threads: 2
+    resources:
+        **res("extract_calls"),
+    params:
+        method="{method}",
+        detection=lambda wildcards: config["detection"][wildcards.method],
+        channel=CHANNEL,
     script:
         "../scripts/extract.py"

@@ -13,16 +13,18 @@ rule features_recording:
     output:
         table="results/features/per_recording/{recording}.features.parquet",
         vectors="results/features/per_recording/{recording}.vectors.npz",
-    params:
-        features=config["features"]["params"],
-        channel=config.get("channel", 0),
-        min_sample_rate_hz=config.get("min_sample_rate_hz", 160000),
     log:
         "logs/features/{recording}.log",
     benchmark:
         "benchmarks/features/{recording}.tsv"
     conda:
         "../envs/usvflow.yaml"
+    resources:
+        **res("features_recording"),
+    params:
+        features=config["features"]["params"],
+        channel=CHANNEL,
+        min_sample_rate_hz=config["min_sample_rate_hz"],
     script:
         "../scripts/features_recording.py"
 
@@ -41,14 +43,14 @@ rule features_cohort:
     output:
         table="results/features/{cohort}.features.parquet",
         vectors="results/features/{cohort}.vectors.npz",
-    params:
-        recordings=lambda wildcards: cohort_recordings(wildcards.cohort),
-    wildcard_constraints:
-        cohort="|".join(COHORTS),
     log:
         "logs/features/{cohort}.cohort.log",
     conda:
         "../envs/usvflow.yaml"
+    resources:
+        **res("features_cohort"),
+    params:
+        recordings=lambda wildcards: cohort_recordings(wildcards.cohort),
     script:
         "../scripts/features_cohort.py"
 
@@ -58,16 +60,24 @@ rule feature_recovery:
     input:
         datasets=expand("results/dataset/{cohort}.calls.parquet", cohort=COHORTS),
         features=expand("results/features/{cohort}.features.parquet", cohort=COHORTS),
-        truth=expand(f"{SIM_DIR}/truth/{{recording}}.calls.csv", recording=RECORDINGS),
+        truth=truth_files(RECORDINGS),
     output:
-        table="figures/feature_recovery.csv",
+        table=report(
+            "figures/feature_recovery.csv",
+            caption="../report/feature_recovery.rst",
+            category="3 Features",
+            subcategory="Recovery of the truth",
+        ),
         calls="results/features/feature_recovery_calls.csv",
-    params:
-        recordings=RECORDINGS,
     log:
         "logs/features/feature_recovery.log",
     conda:
         "../envs/usvflow.yaml"
+    resources:
+        **res("feature_recovery"),
+    params:
+        recordings=RECORDINGS,
+        data=DATA["caption"],
     script:
         "../scripts/feature_recovery.py"
 

@@ -4,19 +4,20 @@
 
 from usvflow.classify.tasks import fold_paths  # noqa: E402
 
-# Ridge / SVM folds, when the classical stage plans the task (it may skip a cohort).
-CLASSICAL_PLAN = globals().get("CLASSICAL", {})
-CLASSICAL_FEATS = globals().get("CLASSICAL_FEATURE_TASKS", [])
 SPEC_CLASSICAL = ["ridge", "svm", "ridge_shuffled", "svm_shuffled"]
-FEAT_CLASSICAL = ["ridge_feat9", "svm_feat9", "ridge_feat9_shuffled", "svm_feat9_shuffled",
-                  "ridge_semiconv", "svm_semiconv", "ridge_semiconv_shuffled", "svm_semiconv_shuffled"]
-FIG_DATA = (
-    f"SIMULATED cohort (preset {config['preset']}, seed {config['simulation']['seed']})"
-    if SIMULATED
-    else f"sample sheet {config['samples']}"
-)
+FEAT_CLASSICAL = [
+    "ridge_feat9",
+    "svm_feat9",
+    "ridge_feat9_shuffled",
+    "svm_feat9_shuffled",
+    "ridge_semiconv",
+    "svm_semiconv",
+    "ridge_semiconv_shuffled",
+    "svm_semiconv_shuffled",
+]
 NET_TABLES = [f"figures/table{i}.csv" for i in range(1, 8)]
 CNN = ["cnn", "cnn_shuffled"]
+FIG_NETWORKS = "4 Classifiers (Ivanenko et al. 2020)"
 
 
 rule fig3:
@@ -24,21 +25,25 @@ rule fig3:
         sex=fold_paths(TRAIN_JOBS, ("metrics", "predictions"), "sex", "loao", CNN),
         curves=fold_paths(TRAIN_JOBS, ("curve", "model"), "sex", "loao", ["cnn"]),
         has_break=fold_paths(TRAIN_JOBS, ("metrics",), "has_break", "loao", CNN),
-        classical=[
-            f"results/train/sex/loao/{fold}/{m}.metrics.json"
-            for fold in CLASSICAL_PLAN.get("sex", {}).get("folds", [])
-            for m in SPEC_CLASSICAL
-        ],
+        classical=classical_metrics("sex", SPEC_CLASSICAL),
         table="results/dataset/sex.calls.parquet",
     output:
-        figure=report("figures/fig3.pdf", caption="../report/fig3.rst", category="Networks"),
+        figure=report(
+            "figures/fig3.pdf",
+            caption="../report/fig3.rst",
+            category=FIG_NETWORKS,
+            subcategory="Figures",
+        ),
         stats="results/stats/fig3.json",
-    params:
-        dataset=FIG_DATA,
     log:
         "logs/figures/fig3.log",
     conda:
         "../envs/usvflow.yaml"
+    resources:
+        **res("fig3"),
+    params:
+        dataset=DATA["cohort"],
+        data=DATA["caption"],
     script:
         "../scripts/plot_fig3.py"
 
@@ -48,28 +53,38 @@ rule fig4:
         properties=[
             p
             for task in ["direction", "breaks", "peaks", "broadband"]
-            for p in fold_paths(TRAIN_JOBS, ("metrics", "predictions"), task, "random10", CNN)
+            for p in fold_paths(
+                TRAIN_JOBS, ("metrics", "predictions"), task, "random10", CNN
+            )
         ],
         feature_nets=fold_paths(
-            TRAIN_JOBS, ("metrics",), "sex", "loao", ["dnn9", "dnn9_shuffled", "semiconv", "semiconv_shuffled"]
+            TRAIN_JOBS,
+            ("metrics",),
+            "sex",
+            "loao",
+            ["dnn9", "dnn9_shuffled", "semiconv", "semiconv_shuffled"],
         ),
-        classical=[
-            f"results/train/sex/loao/{fold}/{m}.metrics.json"
-            for fold in (CLASSICAL_PLAN.get("sex", {}).get("folds", []) if "sex" in CLASSICAL_FEATS else [])
-            for m in FEAT_CLASSICAL
-        ],
+        classical=classical_metrics("sex", FEAT_CLASSICAL, feature_task=True),
         table="results/dataset/sex.calls.parquet",
         features="results/features/sex.features.parquet",
     output:
-        figure=report("figures/fig4.pdf", caption="../report/fig4.rst", category="Networks"),
+        figure=report(
+            "figures/fig4.pdf",
+            caption="../report/fig4.rst",
+            category=FIG_NETWORKS,
+            subcategory="Figures",
+        ),
         stats="results/stats/fig4.json",
-    params:
-        dataset=FIG_DATA,
-        ridge_alpha=config.get("classical", {}).get("params", {}).get("ridge_alpha", 1.0),
     log:
         "logs/figures/fig4.log",
     conda:
         "../envs/usvflow.yaml"
+    resources:
+        **res("fig4"),
+    params:
+        dataset=DATA["cohort"],
+        ridge_alpha=config["classical"]["params"]["ridge_alpha"],
+        data=DATA["caption"],
     script:
         "../scripts/plot_fig4.py"
 
@@ -77,99 +92,107 @@ rule fig4:
 rule fig5:
     input:
         strain=fold_paths(TRAIN_JOBS, ("metrics", "predictions"), "strain", "loao", CNN),
-        classical=[
-            f"results/train/strain/loao/{fold}/{m}.metrics.json"
-            for fold in CLASSICAL_PLAN.get("strain", {}).get("folds", [])
-            for m in SPEC_CLASSICAL
-        ],
+        classical=classical_metrics("strain", SPEC_CLASSICAL),
         table="results/dataset/strain.calls.parquet",
     output:
-        figure=report("figures/fig5.pdf", caption="../report/fig5.rst", category="Networks"),
+        figure=report(
+            "figures/fig5.pdf",
+            caption="../report/fig5.rst",
+            category=FIG_NETWORKS,
+            subcategory="Figures",
+        ),
         stats="results/stats/fig5.json",
-    params:
-        dataset=FIG_DATA,
     log:
         "logs/figures/fig5.log",
     conda:
         "../envs/usvflow.yaml"
+    resources:
+        **res("fig5"),
+    params:
+        dataset=DATA["cohort"],
+        data=DATA["caption"],
     script:
         "../scripts/plot_fig5.py"
 
 
-rule figS1:
-    input:
-        loao=fold_paths(TRAIN_JOBS, ("metrics", "predictions"), "sex", "loao", CNN),
-        random=fold_paths(TRAIN_JOBS, ("metrics", "predictions"), "sex", "random10", CNN),
-        individual=fold_paths(TRAIN_JOBS, ("metrics", "predictions"), "individual", "random10", CNN),
-        table="results/dataset/sex.calls.parquet",
-    output:
-        figure=report("figures/figS1.pdf", caption="../report/figS1.rst", category="Networks"),
-        stats="results/stats/figS1.json",
-    params:
-        dataset=FIG_DATA,
-        task="sex",
-        figure="figS1",
-    log:
-        "logs/figures/figS1.log",
-    conda:
-        "../envs/usvflow.yaml"
-    script:
-        "../scripts/plot_figS1.py"
+# S1 Fig (sex cohort) and S2 Fig (strain cohort): one layout, one script.
+SUPPLEMENT = {
+    "figS1": ("sex", "individual"),
+    "figS2": ("strain", "individual_strain"),
+}
 
 
-rule figS2:
-    input:
-        loao=fold_paths(TRAIN_JOBS, ("metrics", "predictions"), "strain", "loao", CNN),
-        random=fold_paths(TRAIN_JOBS, ("metrics", "predictions"), "strain", "random10", CNN),
-        individual=fold_paths(TRAIN_JOBS, ("metrics", "predictions"), "individual_strain", "random10", CNN),
-        table="results/dataset/strain.calls.parquet",
-    output:
-        figure=report("figures/figS2.pdf", caption="../report/figS2.rst", category="Networks"),
-        stats="results/stats/figS2.json",
-    params:
-        dataset=FIG_DATA,
-        task="strain",
-        figure="figS2",
-    log:
-        "logs/figures/figS2.log",
-    conda:
-        "../envs/usvflow.yaml"
-    script:
-        "../scripts/plot_figS2.py"
+for _figure, (_task, _individual) in SUPPLEMENT.items():
 
-
-rule network_settings:
-    output:
-        "results/train/settings.json",
-    params:
-        settings=TRAIN,
-    log:
-        "logs/train/settings.log",
-    conda:
-        "../envs/usvflow.yaml"
-    script:
-        "../scripts/network_settings.py"
+    rule:
+        name:
+            _figure
+        input:
+            loao=fold_paths(TRAIN_JOBS, ("metrics", "predictions"), _task, "loao", CNN),
+            random=fold_paths(
+                TRAIN_JOBS, ("metrics", "predictions"), _task, "random10", CNN
+            ),
+            individual=fold_paths(
+                TRAIN_JOBS, ("metrics", "predictions"), _individual, "random10", CNN
+            ),
+            table=f"results/dataset/{_task}.calls.parquet",
+        output:
+            figure=report(
+                f"figures/{_figure}.pdf",
+                caption=f"../report/{_figure}.rst",
+                category=FIG_NETWORKS,
+                subcategory="Supplementary figures",
+            ),
+            stats=f"results/stats/{_figure}.json",
+        log:
+            f"logs/figures/{_figure}.log",
+        conda:
+            "../envs/usvflow.yaml"
+        resources:
+            **res(_figure),
+        params:
+            dataset=DATA["cohort"],
+            task=_task,
+            figure=_figure,
+            data=DATA["caption"],
+        script:
+            "../scripts/plot_supplement.py"
 
 
 rule network_tables:
-    input:
-        settings="results/train/settings.json",
     output:
-        NET_TABLES,
+        [
+            report(
+                table,
+                caption="../report/tables.rst",
+                category=FIG_NETWORKS,
+                subcategory="Tables 1-7: networks and protocols",
+                labels={"table": f"Table {i}"},
+            )
+            for i, table in enumerate(NET_TABLES, start=1)
+        ],
     log:
         "logs/figures/network_tables.log",
     conda:
         "../envs/usvflow.yaml"
+    resources:
+        **res("network_tables"),
+    params:
+        settings=planning.table_settings(TRAIN),
     script:
         "../scripts/tables.py"
 
 
 # Figures whose cohort exists (a user's sample sheet may hold one cohort only).
 NET_FIGURES = (
-    (["figures/fig3.pdf", "figures/fig4.pdf", "figures/figS1.pdf"] if "sex" in COHORTS else [])
-    + (["figures/fig5.pdf", "figures/figS2.pdf"] if "strain" in COHORTS else [])
-)
+    ["figures/fig3.pdf", "figures/fig4.pdf", "figures/figS1.pdf"]
+    if "sex" in COHORTS
+    else []
+) + (["figures/fig5.pdf", "figures/figS2.pdf"] if "strain" in COHORTS else [])
 register(
     targets=NET_FIGURES + NET_TABLES,
-    stats=[f.replace("figures/", "results/stats/").replace(".pdf", ".json") for f in NET_FIGURES],
+    stats=[
+        f.replace("figures/", "results/stats/").replace(".pdf", ".json")
+        for f in NET_FIGURES
+    ],
 )

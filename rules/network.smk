@@ -1,6 +1,6 @@
 # Inside the network and the call space (Ivanenko et al. 2020, Fig 6, Fig 7, S1 Video). Nothing here trains:
 # it reads the sex CNN's leave-one-animal-out folds (rules/train.smk) and the cached 3-D t-SNE of the
-# spectrograms (rules/embed.smk). Logic: usvflow.network, usvflow.callspace, usvflow.plots_network.
+# spectrograms (rules/embed.smk). Logic: usvflow.interpret, usvflow.report.interpret, usvflow.figures.network.
 #
 # results/network/sex/{animal}.calls.parquet   per held-out call and layer: sparsity, within/across-sex
 #                                              correlation, deconvolution scores (one job per fold)
@@ -8,28 +8,20 @@
 # results/callspace/sex.calls.parquet          per call: map coordinates, sex, CNN score, cluster, kNN, overlays
 # results/stats/fig6.json, fig7.json           the numbers beside the paper's
 
-from usvflow.interpret.settings import CallSpaceSettings  # noqa: E402
-from usvflow.interpret.settings import NetworkSettings  # noqa: E402
-
-NETWORK = config.get("network") or {}
-# Each computation gets only its own settings, so that e.g. a new movie length reruns nothing else.
-NET_FOLD_SETTINGS = {k: v for k, v in NETWORK.items() if k in NetworkSettings.__dataclass_fields__}
-NET_SPACE_SETTINGS = {k: v for k, v in NETWORK.items() if k in CallSpaceSettings.__dataclass_fields__}
+NETWORK = config["network"]
 NET_COHORT = "sex"
 NET_ANIMALS = sorted(
     SAMPLES.loc[
-        (SAMPLES.cohort == NET_COHORT) & SAMPLES["sex"].astype(str).str.upper().isin(["F", "M"]), "animal"
+        (SAMPLES.cohort == NET_COHORT)
+        & SAMPLES["sex"].astype(str).str.upper().isin(["F", "M"]),
+        "animal",
     ]
     .astype(str)
     .unique()
 )
 NET_FOLD = f"results/train/{NET_COHORT}/loao/{{animal}}/cnn"
-NET_DATA = (
-    f"{NET_COHORT} cohort; SIMULATED (preset {config['preset']}, seed {config['simulation']['seed']}), "
-    f"{DATASET_DETECTOR} detector"
-    if SIMULATED
-    else f"{NET_COHORT} cohort; sample sheet {config['samples']}, {DATASET_DETECTOR} detector"
-)
+NET_DATA = f"{NET_COHORT} cohort; {DATA['short']}, {DATASET_DETECTOR} detector"
+FIG_INSIDE = "5 Inside the network (Ivanenko et al. 2020)"
 
 
 rule network_fold:
@@ -40,20 +32,19 @@ rule network_fold:
     output:
         calls="results/network/sex/{animal}.calls.parquet",
         example="results/network/sex/{animal}.example.npz",
-    params:
-        network=NET_FOLD_SETTINGS,
-    wildcard_constraints:
-        animal="|".join(NET_ANIMALS) or "__none__",
-    threads: 1
-    resources:
-        mem_mb=2000,
-        runtime=10,
     log:
         "logs/network/sex/{animal}.log",
     benchmark:
         "benchmarks/network/sex/{animal}.tsv"
+    wildcard_constraints:
+        animal=alternation(NET_ANIMALS),
     conda:
         "../envs/usvflow.yaml"
+    threads: 1
+    resources:
+        **res("network_fold"),
+    params:
+        network=planning.network_fold_settings(NETWORK),
     script:
         "../scripts/network_fold.py"
 
@@ -67,15 +58,14 @@ rule network_summary:
         example_f="results/network/sex.example_F.npz",
         example_m="results/network/sex.example_M.npz",
         stats="results/stats/fig6.json",
-    params:
-        dataset=NET_DATA,
-    resources:
-        mem_mb=2000,
-        runtime=5,
     log:
         "logs/network/sex_summary.log",
     conda:
         "../envs/usvflow.yaml"
+    resources:
+        **res("network_summary"),
+    params:
+        dataset=NET_DATA,
     script:
         "../scripts/network_summary.py"
 
@@ -91,18 +81,17 @@ rule network_callspace:
         clusters="results/callspace/sex.clusters.csv",
         density="results/callspace/sex.density.npz",
         stats="results/stats/fig7.json",
-    params:
-        network=NET_SPACE_SETTINGS,
-        dataset=NET_DATA,
-    resources:
-        mem_mb=2000,
-        runtime=5,
     log:
         "logs/network/callspace.log",
     benchmark:
         "benchmarks/network/callspace.tsv"
     conda:
         "../envs/usvflow.yaml"
+    resources:
+        **res("network_callspace"),
+    params:
+        network=planning.callspace_settings(NETWORK),
+        dataset=NET_DATA,
     script:
         "../scripts/network_callspace.py"
 
@@ -114,14 +103,20 @@ rule plot_fig6:
         example_m="results/network/sex.example_M.npz",
         stats="results/stats/fig6.json",
     output:
-        figure=report("figures/fig6.pdf", caption="../report/fig6.rst", category="Network and call space"),
-    resources:
-        mem_mb=1000,
-        runtime=5,
+        figure=report(
+            "figures/fig6.pdf",
+            caption="../report/fig6.rst",
+            category=FIG_INSIDE,
+            subcategory="Figures",
+        ),
     log:
         "logs/figures/fig6.log",
     conda:
         "../envs/usvflow.yaml"
+    resources:
+        **res("plot_fig6"),
+    params:
+        data=DATA["caption"],
     script:
         "../scripts/plot_fig6.py"
 
@@ -133,14 +128,20 @@ rule plot_fig7:
         images=f"results/dataset/{NET_COHORT}.spectrograms.npy",
         stats="results/stats/fig7.json",
     output:
-        figure=report("figures/fig7.pdf", caption="../report/fig7.rst", category="Network and call space"),
-    resources:
-        mem_mb=1000,
-        runtime=5,
+        figure=report(
+            "figures/fig7.pdf",
+            caption="../report/fig7.rst",
+            category=FIG_INSIDE,
+            subcategory="Figures",
+        ),
     log:
         "logs/figures/fig7.log",
     conda:
         "../envs/usvflow.yaml"
+    resources:
+        **res("plot_fig7"),
+    params:
+        data=DATA["caption"],
     script:
         "../scripts/plot_fig7.py"
 
@@ -149,24 +150,39 @@ rule movie_s1:
     input:
         calls="results/callspace/sex.calls.parquet",
     output:
-        movie=report("figures/movieS1.gif", caption="../report/movieS1.rst", category="Network and call space"),
-    params:
-        frames=NETWORK.get("movie_frames", 48),
-        subtitle="SIMULATED data" if SIMULATED else f"sample sheet {config['samples']}",
-    resources:
-        mem_mb=1000,
-        runtime=5,
+        movie=report(
+            "figures/movieS1.gif",
+            caption="../report/movieS1.rst",
+            category=FIG_INSIDE,
+            subcategory="S1 Video",
+        ),
     log:
         "logs/figures/movieS1.log",
     conda:
         "../envs/usvflow.yaml"
+    resources:
+        **res("movie_s1"),
+    params:
+        frames=NETWORK["movie_frames"],
+        subtitle=DATA["movie"],
+        data=DATA["caption"],
     script:
         "../scripts/movie_s1.py"
 
 
 # Fig 6 needs trained folds of both sexes; without a sex cohort there is nothing to show.
-_NET_SEXES = set(SAMPLES.loc[SAMPLES.cohort == NET_COHORT, "sex"].astype(str).str.upper()) & {"F", "M"}
+_NET_SEXES = set(
+    SAMPLES.loc[SAMPLES.cohort == NET_COHORT, "sex"].astype(str).str.upper()
+) & {"F", "M"}
 register(
-    targets=["figures/fig6.pdf", "figures/fig7.pdf", "figures/movieS1.gif"] if len(_NET_SEXES) == 2 else [],
-    stats=["results/stats/fig6.json", "results/stats/fig7.json"] if len(_NET_SEXES) == 2 else [],
+    targets=(
+        ["figures/fig6.pdf", "figures/fig7.pdf", "figures/movieS1.gif"]
+        if len(_NET_SEXES) == 2
+        else []
+    ),
+    stats=(
+        ["results/stats/fig6.json", "results/stats/fig7.json"]
+        if len(_NET_SEXES) == 2
+        else []
+    ),
 )

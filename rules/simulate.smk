@@ -7,16 +7,15 @@ rule simulate_recording:
         calls=f"{SIM_DIR}/truth/{{recording}}.calls.csv",
         noise=f"{SIM_DIR}/truth/{{recording}}.noise.csv",
         contours=f"{SIM_DIR}/truth/{{recording}}.contours.npz",
-    params:
-        simulation=config["simulation"],
-        spec=sim_spec,
-    resources:
-        mem_mb=2000,
-        runtime=15,
     log:
         "logs/simulate/{recording}.log",
     conda:
         "../envs/usvflow.yaml"
+    resources:
+        **res("simulate_recording"),
+    params:
+        simulation=planning.simulation_settings(config["simulation"]),
+        spec=sim_spec,
     script:
         "../scripts/simulate_recording.py"
 
@@ -26,15 +25,14 @@ rule simulated_sample_sheet:
         expand(f"{SIM_DIR}/wav/{{recording}}.wav", recording=list(SIM_SPECS)),
     output:
         f"{SIM_DIR}/samples.tsv",
-    params:
-        samples=SAMPLES,
-    resources:
-        mem_mb=500,
-        runtime=5,
     log:
         "logs/simulate/samples.log",
     conda:
         "../envs/usvflow.yaml"
+    resources:
+        **res("simulated_sample_sheet"),
+    params:
+        samples=SAMPLES,
     script:
         "../scripts/write_sample_sheet.py"
 
@@ -42,25 +40,26 @@ rule simulated_sample_sheet:
 rule simulator_vs_real:
     input:
         wavs=expand(f"{SIM_DIR}/wav/{{recording}}.wav", recording=list(SIM_SPECS)),
-        truth=expand(f"{SIM_DIR}/truth/{{recording}}.calls.csv", recording=list(SIM_SPECS)),
-        real=config["realdata_dir"],
+        truth=truth_files(list(SIM_SPECS)),
+        real=REALDATA_FILES,
     output:
         figure=report(
             "figures/simulator_vs_real.pdf",
             caption="../report/simulator_vs_real.rst",
-            category="Simulator",
+            category="1 Data",
+            subcategory="Simulator",
         ),
         table="results/stats/simulator_vs_real.csv",
         measurements="results/stats/simulator_vs_real_calls.csv",
-    params:
-        preset=config["preset"],
-        seed=config["simulation"]["seed"],
-    resources:
-        mem_mb=3000,
-        runtime=30,
     log:
         "logs/simulator_vs_real.log",
     conda:
         "../envs/usvflow.yaml"
+    resources:
+        **res("simulator_vs_real"),
+    params:
+        realdata_dir=lambda wildcards, input: planning.realdata_root(input.real),
+        note=DATA["segment"],
+        data=DATA["caption"],
     script:
         "../scripts/simulator_vs_real.py"

@@ -16,12 +16,13 @@ def main(smk):
     table, images = load_cohort(smk.input.dataset, smk.input.images)
     if kind == "features":
         X = feature_matrix(pd.read_parquet(smk.input.features[0]), FEATURES_9)
-        dims = cfg["pca_dims_features"]
     else:
         X = spectrogram_matrix(images)
-        dims = cfg["pca_dims_spectrograms"]
     t0 = time.time()
-    Y = embed(X, method, dims, cfg["perplexity"], cfg["seed"], smk.threads)
+    if method == "pca":  # PCA straight to 3-D: no pre-reduction, no perplexity
+        Y = embed(X, method, 3, seed=cfg["seed"])
+    else:
+        Y = embed(X, method, cfg["pca_dims"], cfg["perplexity"], cfg["seed"], smk.threads)
     np.save(smk.output[0], Y.astype(np.float32))
     print(f"{kind} {method}: {len(Y)} points in {time.time() - t0:.1f} s")
 

@@ -4,16 +4,23 @@ from pathlib import Path
 import pandas as pd
 
 from usvflow.detect.evaluate import real_clip_table, simulated_table
+from usvflow.errors import InputError
 from usvflow.workflow.script import script_main
 
 
 @script_main
 def main(smk):
-    real = real_clip_table(Path(smk.input.real), smk.params.methods, smk.params.detection, jobs=smk.threads)
+    real = real_clip_table(Path(smk.params.realdata_dir), smk.params.methods, smk.params.detection, jobs=smk.threads)
     tables = [real]
     if smk.params.recordings:
-        truth_dir = Path(smk.input.sim_truth[0]).parent
-        extract_dir = Path(smk.input.sim_calls[0]).parent.parent  # results/extract/{method}/...
+        truth_dir, extract_dir = Path(smk.params.truth_dir), Path(smk.params.extract_dir)
+        # simulated_table reads <truth_dir>/<rec>.calls.csv, .noise.csv and <extract_dir>/<method>/<rec>.calls.csv:
+        # the rule declares exactly those.
+        reads = {truth_dir / f"{rec}.{kind}.csv" for rec in smk.params.recordings for kind in ("calls", "noise")}
+        reads |= {extract_dir / m / f"{rec}.calls.csv" for m in smk.params.methods for rec in smk.params.recordings}
+        undeclared = reads - {Path(p) for p in [*smk.input.sim_truth, *smk.input.sim_calls]}
+        if undeclared:
+            raise InputError(sorted(undeclared)[0], "read but not declared as an input of rule evaluate_detection")
         tables.append(simulated_table(smk.params.recordings, truth_dir, extract_dir, smk.params.methods))
     table = pd.concat(tables, ignore_index=True)
     Path(smk.output.table).parent.mkdir(parents=True, exist_ok=True)

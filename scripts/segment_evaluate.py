@@ -18,7 +18,6 @@ PAPER = paper.SQUEAKOUT_TABLE1
 @script_main
 def main(smk):
     torch.set_num_threads(smk.threads)
-    s = smk.params.settings
     data = load_dataset(smk.input.dataset)
     meta = data["meta"]
     test = np.flatnonzero((meta["split"] == "test").to_numpy() & (meta["kind"] == "call").to_numpy())

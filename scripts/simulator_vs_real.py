@@ -10,12 +10,12 @@ from usvflow.workflow.script import script_main
 def main(smk):
     truth = [pd.read_csv(p) for p in smk.input.truth]
     sim = measure_simulated(list(smk.input.wavs), truth)
-    real = measure_real_clips(smk.input.real)
+    real = measure_real_clips(smk.params.realdata_dir)
     table = compare(sim, real)
     table.to_csv(smk.output.table, index=False)
     pd.concat([sim.assign(data="simulated"), real.assign(data="real")]).to_csv(smk.output.measurements, index=False)
-    plot_simulator_vs_real(sim, real, table, list(smk.input.wavs), truth, smk.input.real, smk.output.figure,
-                           note=f"SIMULATED data: usvflow simulator, preset '{smk.params.preset}', seed {smk.params.seed}")
+    plot_simulator_vs_real(sim, real, table, list(smk.input.wavs), truth, smk.params.realdata_dir, smk.output.figure,
+                           note=smk.params.note)
     print(table.to_string(index=False))
 
 

@@ -181,3 +181,16 @@ def realdata_files(realdata_dir: str | Path) -> list[str]:
     files = [p for clip in sorted(root.glob("*/truth.csv"))
              for p in [clip.parent / "recording.wav", clip, *sorted((clip.parent / "peers").glob("*.csv"))]]
     return [str(p) for p in files]
+
+
+def realdata_root(files: Iterable[str]) -> str:
+    """The folder of the real clips, from the declared files of :func:`realdata_files`."""
+    truth = next((Path(f) for f in files if Path(f).name == "truth.csv"), None)
+    return str(truth.parent.parent) if truth is not None else ""
+
+
+def folder_of(files: Iterable[str], up: int = 1) -> str:
+    """The folder ``up`` levels above the first of ``files`` ("" when there are none): a script's paths come
+    from its declared inputs, never typed in twice."""
+    files = list(files)
+    return str(Path(files[0]).parents[up - 1]) if files else ""

@@ -1,4 +1,4 @@
-"""Snakemake adapter: S1 Fig (sex cohort): per-animal accuracy, random test sets, individual identity."""
+"""Snakemake adapter: S1 Fig (sex cohort) or S2 Fig (strain cohort): per-animal accuracy leave-one-animal-out, on random test sets, and individual identity."""
 import pandas as pd
 
 from usvflow.figures.models import supplementary_figure
