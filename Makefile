@@ -7,7 +7,7 @@ CORES ?= 2
 # NVIDIA driver the same pin from PyPI brings the CUDA build. An unpinned torch pulls GBs of CUDA.
 TORCH ?= torch==2.13.0
 
-.PHONY: setup run test clean
+.PHONY: setup run test lint reference rulegraph clean
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -26,6 +26,24 @@ run: setup
 
 test: setup
 	$(VENV)/bin/python -m pytest -ra
+
+# Python (ruff) and Snakemake (snakefmt, snakemake --lint) style; CI runs it before the tests.
+lint: setup
+	$(VENV)/bin/ruff check src scripts tests benchmarks
+	$(VENV)/bin/snakefmt --check Snakefile rules
+	$(VENV)/bin/snakemake --lint
+
+# The reference run the README shows: copy this run's figures/ (tables, figures, summary) to the tracked
+# docs/reference-run/. Run after a complete default run whose numbers the README should quote.
+reference:
+	@test -f figures/summary.md || { echo "figures/summary.md missing: run the workflow first (make run)"; exit 1; }
+	mkdir -p docs/reference-run
+	cp figures/* docs/reference-run/
+
+# The rule graph of docs/architecture.md (graphviz `dot` renders it to SVG where installed).
+rulegraph: setup
+	$(VENV)/bin/snakemake --rulegraph > docs/rulegraph.dot
+	-command -v dot >/dev/null && dot -Tsvg docs/rulegraph.dot -o docs/rulegraph.svg
 
 clean:
 	rm -rf results logs .snakemake

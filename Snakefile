@@ -1,7 +1,9 @@
 # usvflow: raw ultrasonic recordings → calls → features → classifiers → the papers' figures.
 # Glue only: configuration, stage files, and the final targets. Logic lives in src/usvflow.
 
+
 configfile: "config.yaml"
+
 
 report: "report/workflow.rst"
 
@@ -31,6 +33,6 @@ localrules:
 
 
 rule all:
+    default_target: True
     input:
         all_targets(),
-    default_target: True

@@ -19,7 +19,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
-from usvflow.segment.models import SqueakOut, count_parameters# noqa: E402
+from usvflow.segment.models import SqueakOut, count_parameters  # noqa: E402
 from usvflow.segment.training import inference_seconds
 
 

@@ -20,7 +20,7 @@ from sklearn.model_selection import LeaveOneGroupOut, cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from usvflow.features.columns import FEATURES_9 as NINE# the paper's 9 basic features, as the workflow uses them
+from usvflow.features.columns import FEATURES_9 as NINE  # the paper's 9 basic features, as the workflow uses them
 
 
 def loao_accuracy(X: np.ndarray, y: np.ndarray, animals: np.ndarray) -> float:

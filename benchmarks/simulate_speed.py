@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from usvflow.config import load_config  # noqa: E402
-from usvflow.simulate.recording import simulate_cohort# noqa: E402
+from usvflow.simulate.recording import simulate_cohort  # noqa: E402
 
 
 def main() -> None:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -21,10 +20,10 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from usvflow.classify.models import build_model, count_parameters# noqa: E402
-from usvflow.classify.inputs import Stage, augmentation_from, prepare_images# noqa: E402
-from usvflow.classify.training import train_network
+from usvflow.classify.inputs import Stage, augmentation_from, prepare_images  # noqa: E402
+from usvflow.classify.models import build_model, count_parameters  # noqa: E402
 from usvflow.classify.tasks import train_settings
+from usvflow.classify.training import train_network
 
 # Paper scale (SPEC §2): sex cohort 17 animals, ~10,000 calls; strain cohort 12 animals, ~4,400 calls.
 PAPER_COHORTS = {"sex": (17, 10_000), "strain": (12, 4_400)}

@@ -5,8 +5,8 @@ import sys
 import numpy as np
 import pandas as pd
 
-from usvflow.classify.classical_tasks import MODELS, encode_labels
 from usvflow.classify.classical import check_alignment, input_matrix, run_fold
+from usvflow.classify.classical_tasks import MODELS, encode_labels
 from usvflow.features.cohort import load_features
 from usvflow.workflow.script import script_main
 

@@ -4,9 +4,9 @@ import time
 import numpy as np
 import pandas as pd
 
+from usvflow.features.columns import FEATURES_9
 from usvflow.features.dataset import load_cohort
 from usvflow.features.embed import embed, feature_matrix, spectrogram_matrix
-from usvflow.features.columns import FEATURES_9
 from usvflow.workflow.script import script_main
 
 

@@ -2,8 +2,8 @@
 import numpy as np
 import pandas as pd
 
-from usvflow.features.columns import PROPERTIES
 from usvflow.audio.io import inspect_wav
+from usvflow.features.columns import PROPERTIES
 from usvflow.report import paper
 from usvflow.report.stats import mean_sem
 from usvflow.report.summary import write_stats

@@ -1,8 +1,8 @@
 """Snakemake adapter: features of every detected call of one recording."""
 import pandas as pd
 
-from usvflow.features.extract import compute_features
 from usvflow.features.cohort import save_vectors
+from usvflow.features.extract import compute_features
 from usvflow.workflow.script import script_main
 
 

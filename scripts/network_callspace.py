@@ -5,11 +5,10 @@ import time
 import numpy as np
 import pandas as pd
 
-from usvflow.interpret.settings import CallSpaceSettings
-from usvflow.interpret.callspace import analyse_callspace
-from usvflow.report.interpret import fig7_rows
-from usvflow.features.dataset import load_cohort
 from usvflow.errors import InputError
+from usvflow.interpret.callspace import analyse_callspace
+from usvflow.interpret.settings import CallSpaceSettings
+from usvflow.report.interpret import fig7_rows
 from usvflow.report.summary import write_stats
 from usvflow.workflow.script import script_main
 

@@ -3,11 +3,11 @@ import time
 
 import numpy as np
 
-from usvflow.features.dataset import load_cohort
-from usvflow.classify.models import layer_names, load_model
-from usvflow.interpret.settings import NetworkSettings
-from usvflow.interpret.layers import analyse_fold, save_example
 from usvflow.classify.inputs import prepare_images
+from usvflow.classify.models import layer_names, load_model
+from usvflow.features.dataset import load_cohort
+from usvflow.interpret.layers import analyse_fold, save_example
+from usvflow.interpret.settings import NetworkSettings
 from usvflow.workflow.script import script_main
 
 

@@ -1,8 +1,8 @@
 """Snakemake adapter: pool the folds' Fig 6 measurements; per-layer means, tests and results/stats/fig6.json."""
 import pandas as pd
 
-from usvflow.report.interpret import fig6_numbers
 from usvflow.interpret.layers import layer_statistics, load_example, pick_examples, save_example, summarise_layers
+from usvflow.report.interpret import fig6_numbers
 from usvflow.report.summary import write_stats
 from usvflow.workflow.script import script_main
 

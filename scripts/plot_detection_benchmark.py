@@ -1,7 +1,8 @@
 """Snakemake adapter: draw figures/detection_benchmark.pdf from the benchmark table."""
+import pandas as pd
+
 from usvflow.figures.detection import plot_benchmark
 from usvflow.workflow.script import script_main
-import pandas as pd
 
 
 @script_main

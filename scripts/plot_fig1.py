@@ -4,10 +4,10 @@ import json
 import numpy as np
 import pandas as pd
 
-from usvflow.features.dataset import load_cohort
 from usvflow.audio.io import read_wav
-from usvflow.figures.features import plot_fig1
 from usvflow.audio.stft import spectrogram
+from usvflow.features.dataset import load_cohort
+from usvflow.figures.features import plot_fig1
 from usvflow.workflow.script import script_main
 
 

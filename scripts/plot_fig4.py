@@ -1,9 +1,9 @@
 """Snakemake adapter: Fig 4 (properties from spectrograms; sex from features) and results/stats/fig4.json."""
 import pandas as pd
 
+from usvflow.classify.tasks import task_labels
 from usvflow.figures import models as pm
 from usvflow.report.summary import write_stats
-from usvflow.classify.tasks import task_labels
 from usvflow.workflow.script import script_main
 
 

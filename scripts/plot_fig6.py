@@ -4,8 +4,8 @@ import json
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from usvflow.interpret.layers import load_example
 from usvflow.figures.network import plot_fig6
+from usvflow.interpret.layers import load_example
 from usvflow.workflow.script import script_main
 
 

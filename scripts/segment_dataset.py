@@ -1,8 +1,8 @@
 """Snakemake adapter: crops around every detected call (+ noise crops) with truth and threshold masks."""
 from pathlib import Path
 
-from usvflow.segment.dataset import build_dataset, save_dataset
 from usvflow.segment.crops import grid_from_config
+from usvflow.segment.dataset import build_dataset, save_dataset
 from usvflow.workflow.script import script_main
 
 

@@ -3,11 +3,11 @@ import numpy as np
 import pandas as pd
 import torch
 
+from usvflow.report import paper
+from usvflow.report.summary import write_stats
 from usvflow.segment.dataset import load_dataset, mean_sem_pct, score_masks
 from usvflow.segment.models import SqueakOut, count_parameters
 from usvflow.segment.training import inference_seconds, load_model, predict_masks
-from usvflow.report import paper
-from usvflow.report.summary import write_stats
 from usvflow.workflow.script import script_main
 
 LABELS = {"null": "null model", "threshold": "threshold baseline", "unet": "U-Net",

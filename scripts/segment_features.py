@@ -3,9 +3,9 @@ from pathlib import Path
 
 import numpy as np
 
-from usvflow.segment.ffline import compare_ff_sources
-from usvflow.segment.dataset import load_dataset
 from usvflow.report.summary import write_stats
+from usvflow.segment.dataset import load_dataset
+from usvflow.segment.ffline import compare_ff_sources
 from usvflow.workflow.script import script_main
 
 METRICS = {"ff_mae_khz": "FF line error (kHz)", "mean_freq_err_khz": "mean frequency error (kHz)",

@@ -3,8 +3,8 @@ import numpy as np
 import pandas as pd
 import torch
 
-from usvflow.segment.refine import RefineConfig, refine_masks
 from usvflow.segment.dataset import load_dataset
+from usvflow.segment.refine import RefineConfig, refine_masks
 from usvflow.workflow.script import script_main
 
 

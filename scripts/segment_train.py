@@ -4,8 +4,8 @@ import pandas as pd
 import torch
 
 from usvflow.segment.dataset import load_dataset
-from usvflow.segment.training import TrainConfig, train_segmenter
 from usvflow.segment.models import build_model, count_parameters
+from usvflow.segment.training import TrainConfig, train_segmenter
 from usvflow.workflow.script import script_main
 
 

@@ -5,10 +5,10 @@ import sys
 import pandas as pd
 import torch
 
-from usvflow.features.dataset import load_cohort
-from usvflow.errors import InputError
-from usvflow.classify.models import build_model, save_model
 from usvflow.classify.folds import FoldData, FoldSkipped, run_fold, skipped_metrics, write_json
+from usvflow.classify.models import build_model, save_model
+from usvflow.errors import InputError
+from usvflow.features.dataset import load_cohort
 from usvflow.workflow.script import script_main
 
 
@@ -46,7 +46,7 @@ def main(smk):
     if hasattr(smk.input, "images"):
         data.table, data.images = load_cohort(smk.input.table, smk.input.images)
     else:
-        from usvflow.features.cohort import load_features# scikit-image: only the feature networks need it
+        from usvflow.features.cohort import load_features  # scikit-image: only the feature networks need it
 
         data.features, data.vectors = load_features(smk.input.features, smk.input.vectors)
         if list(data.features["call_uid"]) != list(data.table["call_uid"]):

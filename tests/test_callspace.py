@@ -5,8 +5,18 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from usvflow.interpret.callspace import (
+    analyse_callspace,
+    cluster_examples,
+    cluster_table,
+    confident_mask,
+    density_on_grid,
+    dominant_cluster,
+    find_clusters,
+    knn_accuracy,
+    knn_decode,
+)
 from usvflow.interpret.settings import CallSpaceSettings
-from usvflow.interpret.callspace import analyse_callspace, cluster_examples, cluster_table, confident_mask, density_on_grid, dominant_cluster, find_clusters, knn_accuracy, knn_decode
 from usvflow.report.interpret import fig7_rows
 
 

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import copy
 
+import numpy as np
 import pytest
 import soundfile as sf
-import numpy as np
 
 from usvflow.config import load_config, read_sample_sheet, validate_config
 from usvflow.errors import InputError

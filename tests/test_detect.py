@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 import scipy.signal as sps
 
+from usvflow.audio.io import write_wav
 from usvflow.detect import CALL_COLUMNS, DEFAULT_PARAMS, detect_file, resolve_params
 from usvflow.detect.evaluate import read_intervals, score
-from usvflow.audio.io import write_wav
 
 CLIPS = ["clip1", "clip2", "clip4", "clip6"]
 

@@ -7,8 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from usvflow.errors import InputError
 from usvflow.detect.evaluate import category_scores, match, read_intervals, score, score_files
+from usvflow.errors import InputError
 
 
 def test_perfect_and_empty():

@@ -5,10 +5,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from usvflow.audio.io import write_wav
 from usvflow.features import cohort as fco
 from usvflow.features import columns as fcol
 from usvflow.features import extract as fx
-from usvflow.audio.io import write_wav
 from usvflow.simulate.plan import RecordingSpec
 from usvflow.simulate.recording import simulate_recording
 
@@ -18,8 +18,9 @@ FS = 300_000
 @pytest.fixture(scope="module")
 def independent_recording(tmp_path_factory):
     """A synthetic recording the workflow never sees (its own seed and animal), with its truth."""
-    import yaml
     from pathlib import Path
+
+    import yaml
 
     with open(Path(__file__).resolve().parents[1] / "config.yaml") as fh:
         sim = yaml.safe_load(fh)["simulation"]

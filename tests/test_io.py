@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from usvflow.errors import InputError
 from usvflow.audio.io import inspect_wav, iter_chunks, read_wav, write_wav
+from usvflow.errors import InputError
 
 FS = 250_000
 

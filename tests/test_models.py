@@ -8,7 +8,16 @@ import pytest
 import torch
 from torch import nn
 
-from usvflow.classify.models import CNNConfig, SpectrogramCNN, build_model, count_parameters, describe_layers, layer_names, load_model, save_model
+from usvflow.classify.models import (
+    CNNConfig,
+    SpectrogramCNN,
+    build_model,
+    count_parameters,
+    describe_layers,
+    layer_names,
+    load_model,
+    save_model,
+)
 from usvflow.classify.tasks import train_settings
 
 torch.set_num_threads(1)

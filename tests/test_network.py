@@ -10,11 +10,11 @@ import torch
 import torch.nn.functional as F
 
 from usvflow.classify.models import build_model, layer_names
-from usvflow.interpret.settings import NetworkSettings
+from usvflow.interpret.activations import layer_activations, pattern_correlation, row_correlation, sparsity
 from usvflow.interpret.deconv import _Step, deconv_operators, deconvolve, unit_reconstructions
 from usvflow.interpret.layers import analyse_fold, layer_statistics, summarise_layers
+from usvflow.interpret.settings import NetworkSettings
 from usvflow.report.interpret import fig6_numbers
-from usvflow.interpret.activations import layer_activations, pattern_correlation, row_correlation, sparsity
 
 TINY = {"input_size": 10, "channels": [2, 2, 3, 3, 4, 4], "strides": [1, 2, 1, 2, 1, 1], "fc": [5, 3]}
 

@@ -5,12 +5,12 @@ import numpy as np
 import pytest
 
 from usvflow.segment.crops import CropGrid, crop_at, threshold_mask, to_gray
-from usvflow.segment.refine import erode_large_segments
 from usvflow.segment.ffline import ff_line_from_mask
+from usvflow.segment.models import dice_score
+from usvflow.segment.refine import erode_large_segments
 from usvflow.segment.settings import segment_settings
 from usvflow.simulate.plan import plan_cohorts
 from usvflow.simulate.recording import render_mask, simulate_recording
-from usvflow.segment.models import dice_score
 
 
 def test_erosion_rule_on_constructed_mask():
@@ -44,8 +44,9 @@ def test_ff_line_from_mask_picks_the_masked_peak():
 
 @pytest.fixture(scope="module")
 def sim_crop(request):
-    import yaml
     from pathlib import Path
+
+    import yaml
 
     cfg = yaml.safe_load(open(Path(__file__).resolve().parents[1] / "config.yaml"))
     spec = plan_cohorts(cfg["simulation"], "test")[0]

@@ -7,10 +7,10 @@ import pandas as pd
 import pytest
 
 from usvflow.audio.io import read_wav
-from usvflow.simulate.plan import CALL_TYPES, TRUTH_COLUMNS, RecordingSpec, plan_cohorts
-from usvflow.simulate.calls import animal_profile
-from usvflow.simulate.recording import load_truth, render_mask, simulate_cohort, simulate_recording, write_recording
 from usvflow.audio.stft import spectrogram
+from usvflow.simulate.calls import animal_profile
+from usvflow.simulate.plan import CALL_TYPES, TRUTH_COLUMNS, RecordingSpec, plan_cohorts
+from usvflow.simulate.recording import load_truth, render_mask, simulate_cohort, simulate_recording, write_recording
 
 
 def _quiet(sim: dict) -> dict:

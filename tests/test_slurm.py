@@ -13,9 +13,8 @@ import subprocess
 import sys
 
 import pytest
-
-from slurm_cluster import LocalSlurm, available
 from conftest import job_counts as _job_counts
+from slurm_cluster import LocalSlurm, available
 
 REQUIRED = os.environ.get("USVFLOW_REQUIRE_SLURM") == "1"
 

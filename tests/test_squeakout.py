@@ -7,8 +7,18 @@ import numpy as np
 import pytest
 import torch
 
-from usvflow.segment.training import Augmenter, AugmentConfig, TrainConfig, train_segmenter
-from usvflow.segment.models import NullModel, SqueakOut, UNet, count_parameters, dice_loss, dice_score, focal_loss, hybrid_loss, pixel_accuracy
+from usvflow.segment.models import (
+    NullModel,
+    SqueakOut,
+    UNet,
+    count_parameters,
+    dice_loss,
+    dice_score,
+    focal_loss,
+    hybrid_loss,
+    pixel_accuracy,
+)
+from usvflow.segment.training import AugmentConfig, Augmenter, TrainConfig, train_segmenter
 
 torch.set_num_threads(1)
 

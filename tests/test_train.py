@@ -5,7 +5,6 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -16,8 +15,8 @@ from usvflow.classify import folds as tf
 from usvflow.classify import inputs as ti
 from usvflow.classify import tasks as tk
 from usvflow.classify import training as tt
-from usvflow.report import tables as rt
 from usvflow.features.columns import FEATURES_24
+from usvflow.report import tables as rt
 
 torch.set_num_threads(1)
 

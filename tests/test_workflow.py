@@ -3,12 +3,11 @@ of the `test` preset through every rule."""
 from __future__ import annotations
 
 import subprocess
-import sys
 
 import pandas as pd
 import pytest
-
-from conftest import SNAKEMAKE, job_counts as _job_counts
+from conftest import SNAKEMAKE
+from conftest import job_counts as _job_counts
 
 
 def _run(args, cwd, timeout=600):

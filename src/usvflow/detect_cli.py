@@ -67,8 +67,8 @@ def _check_writable(path: str) -> None:
 def run(args: argparse.Namespace) -> int:
     """Run ``usvflow detect`` for parsed ``args``; returns the exit status."""
     from .audio.io import inspect_wav
-    from .figures.detection import plot_overview
     from .detect import detect_file, save_spectrograms, write_raven
+    from .figures.detection import plot_overview
 
     try:
         for target in (args.output, args.raven, args.spectrograms, args.overview):
