@@ -82,3 +82,29 @@ def test_bad_sheet_one_line(tmp_path, schemas, wavs, body, expected):
 def test_missing_sheet(tmp_path, schemas):
     with pytest.raises(InputError, match="sample sheet not found"):
         read_sample_sheet(tmp_path / "none.tsv", schemas / "samples.schema.yaml")
+
+
+def test_schema_defaults_fill_omitted_blocks(config, schemas):
+    """Defaults live in the schema: a config without `embed:`, `network:` or `classical:` gets the documented
+    values (those of the shipped config.yaml), not a KeyError later."""
+    trimmed = copy.deepcopy(config)
+    for key in ("embed", "network", "classical", "channel", "realdata_dir", "dataset", "detection"):
+        del trimmed[key]
+    validate_config(trimmed, schemas / "config.schema.yaml")
+    for key in ("embed", "network", "classical", "channel", "realdata_dir", "dataset"):
+        assert trimmed[key] == config[key], key
+    assert trimmed["detection"] == {"default": {}, "paper": {}}
+
+
+def test_partial_block_keeps_given_values_and_fills_the_rest(config, schemas):
+    cfg = copy.deepcopy(config)
+    cfg["embed"] = {"perplexity": 12}
+    validate_config(cfg, schemas / "config.schema.yaml")
+    assert cfg["embed"] == {**config["embed"], "perplexity": 12}
+
+
+def test_missing_required_block_is_one_line(config, schemas):
+    cfg = copy.deepcopy(config)
+    del cfg["train"]
+    with pytest.raises(InputError, match=r"config.yaml: \(top level\): missing required entry 'train'"):
+        validate_config(cfg, schemas / "config.schema.yaml")

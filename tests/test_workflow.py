@@ -85,3 +85,43 @@ def test_test_preset_runs_every_rule(clone):
     # A second run has nothing to do: outputs are complete and deterministic inputs unchanged.
     again = _run(["-n", "--cores", "2", "--config", "preset=test"], clone)
     assert "Nothing to be done" in again.stdout + again.stderr
+    # Every rule gets only the settings it reads, so an edit reruns only what it touches.
+    # A new 9-feature DNN: its 4 sex folds retrain (not the CNNs, not the semi-convolutional DNN), and what
+    # reads them is redrawn.
+    jobs = _rerun_after(clone, {"train": {"presets": {"test": {"dnn9": {"hidden": [12, 8, 8]}}}}})
+    assert jobs.pop("train_feature_dnn") == 4, jobs
+    assert set(jobs) == {"fig4", "network_tables", "summary", "all"}, jobs
+    # A new segmentation learning rate: the three models retrain and are re-evaluated; crops and refinement stay.
+    jobs = _rerun_after(clone, {"segment": {"test": {"lr": 0.002}}})
+    assert jobs.pop("segment_train") == 3, jobs
+    assert "segment_dataset" not in jobs and "segment_refine" not in jobs, jobs
+    assert set(jobs) <= {"segment_evaluate", "segment_features", "plot_squeakout_fig6", "summary", "all"}, jobs
+
+
+def _rerun_after(clone, overlay: dict) -> dict[str, int]:
+    """The jobs a dry run plans after ``overlay`` is merged into the test preset's config."""
+    import yaml
+
+    path = clone / "changed.yaml"
+    path.write_text(yaml.safe_dump(overlay))
+    proc = _run(["-n", "--cores", "2", "--config", "preset=test", "--configfile", str(path)], clone)
+    assert proc.returncode == 0, proc.stderr
+    return _job_counts(proc.stdout)
+
+
+def test_dry_run_without_embed_block_uses_defaults(clone, tmp_path):
+    """Removing `embed:` and `network:` from config.yaml plans the same jobs with the schema's defaults."""
+    import shutil
+
+    import yaml
+
+    copy = tmp_path / "clone"
+    shutil.copytree(clone, copy, ignore=shutil.ignore_patterns(".snakemake", "results", "logs"))
+    cfg = yaml.safe_load((copy / "config.yaml").read_text())
+    del cfg["embed"], cfg["network"]
+    (copy / "config.yaml").write_text(yaml.safe_dump(cfg))
+    proc = _run(["-n", "--cores", "2"], copy)
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr
+    full = _run(["-n", "--cores", "2"], clone)
+    assert _job_counts(proc.stdout) == _job_counts(full.stdout)
