@@ -1,4 +1,4 @@
-"""Training and cross-validation (usvflow.train): labels, folds, augmentation, device, determinism, and that a
+"""Training and cross-validation (usvflow.classify): labels, folds, augmentation, device, determinism, and that a
 CNN learns a learnable task while its shuffled-label control stays at chance."""
 from __future__ import annotations
 

@@ -34,7 +34,7 @@ DEFAULT_PARAMS: dict[str, Any] = {
     "min_test_calls": 10,  # a held-out animal with fewer calls is skipped (too few to estimate accuracy)
     "min_train_per_class": 5,
     "max_train_per_class": 0,  # 0 = no cap; a cap keeps SVM fits short on the paper-size cohort
-    "shuffle_repeats": 1,  # label permutations per shuffled control, pooled (usvflow.train explains why)
+    "shuffle_repeats": 1,  # label permutations per shuffled control, pooled (usvflow.classify.folds explains why)
 }
 
 

@@ -194,7 +194,7 @@ class SemiConvDNN(nn.Module):
     """Three 1-D conv stacks + the single-value features → 3 fully connected layers.
 
     ``forward(features, ff_line, time_marginal, spectral_marginal)``: (batch, n_features) and
-    (batch, L_i) tensors, scaled to about [0, 1] by :mod:`usvflow.train`.
+    (batch, L_i) tensors, scaled to about [0, 1] by :mod:`usvflow.classify.folds`.
     """
 
     def __init__(self, n_classes: int, config: SemiConvConfig = SemiConvConfig()) -> None:

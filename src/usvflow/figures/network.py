@@ -1,5 +1,5 @@
 """Figures 6 and 7 and the S1 movie of Ivanenko et al. 2020. Each function reads computed results and draws;
-none of them computes a result (the numbers come from :mod:`usvflow.network` and :mod:`usvflow.callspace`)."""
+none of them computes a result (the numbers come from :mod:`usvflow.interpret` and :mod:`usvflow.report.interpret`)."""
 
 from __future__ import annotations
 

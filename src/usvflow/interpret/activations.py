@@ -1,5 +1,5 @@
 """Inside the sex CNN (Ivanenko et al. 2020, Fig 6): activations, sparsity, within/across-sex correlation and
-Zeiler & Fergus deconvolution, per hidden layer of :class:`usvflow.models.SpectrogramCNN`.
+Zeiler & Fergus deconvolution, per hidden layer of :class:`usvflow.classify.models.SpectrogramCNN`.
 
 Everything is computed per leave-one-animal-out fold: the fold's network (which never saw the held-out
 animal) is run on the held-out animal's calls, so every call of the cohort is analysed exactly once, by the

@@ -3,7 +3,7 @@
 The paper's claim is threefold: the spectrogram CNN classifies the emitter's sex from single calls above
 chance across held-out animals, it beats ridge regression and SVMs on the same spectrograms, and the same
 training on shuffled labels stays at chance. :func:`check_sex_claims` reads ``results/stats/fig3.json`` and
-says, claim by claim, whether the run shows it. ``python -m usvflow.claims`` prints the verdicts (exit 1
+says, claim by claim, whether the run shows it. ``python -m usvflow.report.claims`` prints the verdicts (exit 1
 when one fails), so a user can see on their own cohort whether the paper's result holds.
 """
 

@@ -6,7 +6,7 @@ truth, so each refinement step — and every model — can be scored against the
 
 * :func:`build_dataset`: crops centred on each detected call plus call-free noise crops, as grayscale uint8
   images at native resolution (one spectrogram pixel per bin and frame) or resized to the paper's 512×512;
-  truth masks (:func:`usvflow.simulate.render_mask`), threshold masks (:func:`threshold_mask`) and the split
+  truth masks (:func:`usvflow.simulate.recording.render_mask`), threshold masks (:func:`threshold_mask`) and the split
   (test = whole animals held out per cohort; the rest 90/10 train/validation at random).
 * :func:`threshold_mask`: segmentation in the style of VocalMat (contrast, local threshold, opening, dilation,
   small-object removal) — the baseline, and the starting masks of the refinement.
