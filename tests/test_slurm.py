@@ -67,7 +67,7 @@ def test_test_preset_runs_through_slurm(slurm, clone, capsys):
     """The sex cohort of the `test` preset, from simulation to one CNN fold per held-out animal, as sbatch
     jobs. (The whole preset is ~200 jobs: minutes of SLURM scheduling for no extra coverage.)"""
     sheet = subprocess.run([sys.executable, "-c", "import sys, yaml; sys.path.insert(0, 'src');"
-                            "from usvflow.simulate import plan_cohorts;"
+                            "from usvflow.simulate.plan import plan_cohorts;"
                             "c = yaml.safe_load(open('config.yaml'))['simulation'];"
                             "print(' '.join(s.animal for s in plan_cohorts(c, 'test') if s.cohort == 'sex'))"],
                            cwd=clone, capture_output=True, text=True, check=True).stdout.split()
