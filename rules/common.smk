@@ -115,6 +115,8 @@ def dataset_inputs(wildcards):
     }
     if SIMULATED:
         inputs["truth"] = truth_files(recs)
+    # A lab's per-call annotations, where the sample sheet names them.
+    inputs["annotations"] = [a for a in SAMPLES.loc[recs, "annotations"] if a]
     return inputs
 
 
