@@ -38,7 +38,7 @@ $(VENV)/.installed: pyproject.toml $(LOCK) $(TORCH_LOCK)
 	touch $@
 
 requirements/lock-linux-py%.txt requirements/torch-linux-py%.txt:
-	@echo "No lock file for this Python ($(PYTHON) is $(PYVER)): make setup needs Python $(LOCK_PYTHONS)." >&2
+	@echo "No lock file $@ for $(PYTHON) ($$($(PYTHON) --version 2>&1)): make setup supports Python $(LOCK_PYTHONS)." >&2
 	@echo "Point PYTHON at one (make setup PYTHON=python3.12) or add the version to LOCK_PYTHONS and run 'make lock'." >&2
 	@exit 1
 

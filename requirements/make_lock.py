@@ -18,6 +18,7 @@ dependencies at the versions locked for ``CONDA_PYTHON``.
 The module is also imported by tests/test_lock.py, which checks the files against pyproject.toml with
 the same parser and digest.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -112,7 +113,7 @@ def header_value(path: Path, key: str) -> str | None:
     prefix = f"# {key}:"
     for line in Path(path).read_text().splitlines():
         if line.startswith(prefix):
-            return line[len(prefix):].strip()
+            return line[len(prefix) :].strip()
     return None
 
 
@@ -122,11 +123,24 @@ def _compile(uv: str, python: str, torch_pin: str) -> list[tuple[str, str, str, 
         torch_in = Path(tmp) / "torch.in"
         torch_in.write_text(torch_pin + "\n")
         cmd = [
-            uv, "--no-config", "--no-python-downloads", "pip", "compile", str(PYPROJECT), str(torch_in),
-            "--all-extras", "--python-version", python, "--python-platform", PLATFORM,
-            "--annotation-style", "line", "--no-header", "--quiet",
+            uv,
+            "--no-config",
+            "--no-python-downloads",
+            "pip",
+            "compile",
+            str(PYPROJECT),
+            str(torch_in),
+            "--all-extras",
+            "--python-version",
+            python,
+            "--python-platform",
+            PLATFORM,
+            "--annotation-style",
+            "line",
+            "--no-header",
+            "--quiet",
         ]
-        result = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
+        result = subprocess.run(cmd, check=False, capture_output=True, text=True, cwd=ROOT)
         if result.returncode != 0:
             sys.exit(f"uv could not resolve pyproject.toml for Python {python}:\n{result.stderr.strip()}")
         packages = []
@@ -156,13 +170,19 @@ def split_cuda(packages: list[tuple[str, str, str, list[str]]]) -> set[str]:
     return cuda | {"torch"}
 
 
+def _write_if_changed(path: Path, text: str) -> None:
+    """Leave an unchanged file alone, so that `make setup` does not reinstall after a no-op `make lock`."""
+    if not path.exists() or path.read_text() != text:
+        path.write_text(text)
+
+
 def _write(path: Path, title: str, notes: list[str], digest: str, rows: list[tuple[str, str, list[str]]]) -> None:
     width = max(len(f"{n}=={v}") for n, v, _ in rows) + 2
     lines = [f"# {title}", *[f"# {note}" for note in notes], f"# inputs-sha256: {digest}"]
     for name, version, parents in rows:
         pin = f"{name}=={version}"
         lines.append(f"{pin:<{width}}# via {', '.join(parents)}" if parents else pin)
-    path.write_text("\n".join(lines) + "\n")
+    _write_if_changed(path, "\n".join(lines) + "\n")
 
 
 def write_locks(uv: str, python: str, torch_pin: str, digest: str, uv_version: str) -> dict[str, str]:
@@ -178,8 +198,7 @@ def write_locks(uv: str, python: str, torch_pin: str, digest: str, uv_version: s
         [
             generated,
             "`make setup` installs these with `pip install --no-deps -r`, then torch, then usvflow (--no-deps).",
-            f"torch: {torch_pin}, installed separately (Makefile TORCH); its CUDA packages: "
-            f"{torch_lock_path(python).name}",
+            f"torch: {torch_pin}, installed separately (Makefile TORCH); its CUDA packages: {torch_lock_path(python).name}",
         ],
         digest,
         main,
@@ -215,7 +234,7 @@ def write_conda_env(pyproject: dict, versions: dict[str, str], torch_pin: str) -
     body = ["channels:", "  - conda-forge", "  - nodefaults", "dependencies:", f"  - python={CONDA_PYTHON}"]
     body += [f"  - {name}=={version}" for name, version in pins]
     body += ["  - pip", "  - pip:", f"      - {torch_pin}"]
-    CONDA_ENV.write_text("\n".join(header + body) + "\n")
+    _write_if_changed(CONDA_ENV, "\n".join(header + body) + "\n")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -226,7 +245,9 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if CONDA_PYTHON not in args.pythons:
         sys.exit(f"--pythons must include {CONDA_PYTHON}: envs/usvflow.yaml is written from its lock")
-    uv_version = subprocess.run([args.uv, "--version"], capture_output=True, text=True, check=True).stdout.split("(")[0].strip()
+    uv_version = (
+        subprocess.run([args.uv, "--version"], capture_output=True, text=True, check=True).stdout.split("(")[0].strip()
+    )
     pyproject = load_pyproject()
     digest = inputs_digest(pyproject, args.torch)
     wanted = {lock_path(p).name for p in args.pythons} | {torch_lock_path(p).name for p in args.pythons}

@@ -1,4 +1,5 @@
 """The lock files agree with pyproject.toml, envs/usvflow.yaml and the Makefile, and `make setup` installs them."""
+
 from __future__ import annotations
 
 import importlib.metadata
@@ -50,9 +51,16 @@ def test_every_supported_python_has_both_lock_files_and_nothing_else():
 @pytest.mark.parametrize("python", PYTHONS)
 def test_lock_pins_every_requirement_of_pyproject_exactly(python):
     lock = make_lock.parse_lock(make_lock.lock_path(python))  # raises on any line that is not name==version
-    target = {"python_version": python, "python_full_version": f"{python}.0", "sys_platform": "linux",
-              "platform_system": "Linux", "platform_machine": "x86_64", "os_name": "posix",
-              "implementation_name": "cpython", "platform_python_implementation": "CPython"}
+    target = {
+        "python_version": python,
+        "python_full_version": f"{python}.0",
+        "sys_platform": "linux",
+        "platform_system": "Linux",
+        "platform_machine": "x86_64",
+        "os_name": "posix",
+        "implementation_name": "cpython",
+        "platform_python_implementation": "CPython",
+    }
     checked = 0
     for requirement, extra in requirements_with_extra():
         if requirement.marker is not None and not requirement.marker.evaluate({**target, "extra": extra}):
@@ -60,7 +68,8 @@ def test_lock_pins_every_requirement_of_pyproject_exactly(python):
         name = make_lock.canonical(requirement.name)
         assert name in lock, f"{requirement} (pyproject.toml) is not in the Python {python} lock: run make lock"
         assert requirement.specifier.contains(lock[name], prereleases=True), (
-            f"Python {python} lock has {name}=={lock[name]}, pyproject.toml asks {requirement}: run make lock")
+            f"Python {python} lock has {name}=={lock[name]}, pyproject.toml asks {requirement}: run make lock"
+        )
         checked += 1
     assert checked >= len(PYPROJECT["project"]["dependencies"])
     assert all(Version(version) for version in lock.values())
@@ -83,7 +92,8 @@ def test_lock_was_made_from_the_current_pyproject_and_torch_pin(python):
     digest = make_lock.inputs_digest(PYPROJECT, TORCH_PIN)
     for path in (make_lock.lock_path(python), make_lock.torch_lock_path(python)):
         assert make_lock.header_value(path, "inputs-sha256") == digest, (
-            f"{path.name} was resolved from other dependency lists or another torch pin: run make lock")
+            f"{path.name} was resolved from other dependency lists or another torch pin: run make lock"
+        )
 
 
 def test_conda_env_pins_the_runtime_dependencies_at_the_locked_versions():
@@ -104,8 +114,13 @@ def test_conda_env_pins_the_runtime_dependencies_at_the_locked_versions():
 
 def _dry_run_setup(tmp_path: Path, *variables: str) -> str:
     """The commands `make setup` would run into a new venv (make -n prints, runs nothing)."""
-    result = subprocess.run(["make", "-n", "setup", f"VENV={tmp_path / 'venv'}", *variables],
-                            cwd=ROOT, capture_output=True, text=True, check=True)
+    result = subprocess.run(
+        ["make", "-n", "setup", f"VENV={tmp_path / 'venv'}", *variables],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return result.stdout
 
 
@@ -130,8 +145,9 @@ def _installed(name: str) -> str | None:
         return None
 
 
-@pytest.mark.skipif(not (Path(sys.prefix) / ".installed").exists(),
-                    reason="not running in an environment made by `make setup`")
+@pytest.mark.skipif(
+    not (Path(sys.prefix) / ".installed").exists(), reason="not running in an environment made by `make setup`"
+)
 def test_make_setup_environment_holds_exactly_the_locked_versions():
     python = f"{sys.version_info[0]}.{sys.version_info[1]}"
     lock = make_lock.parse_lock(make_lock.lock_path(python))
@@ -141,6 +157,7 @@ def test_make_setup_environment_holds_exactly_the_locked_versions():
     # torch: the pin's version with any local build label (2.13.0+cpu, 2.13.0+cu130).
     assert Version(_installed("torch")).public == gpu.pop("torch")
     # The CUDA runtime is there only with a CUDA build; where it is, at the locked versions.
-    wrong = {name: (version, _installed(name)) for name, version in gpu.items()
-             if _installed(name) not in (None, version)}
+    wrong = {
+        name: (version, _installed(name)) for name, version in gpu.items() if _installed(name) not in (None, version)
+    }
     assert not wrong, f"CUDA packages differ from {make_lock.torch_lock_path(python).name}: {wrong}"
