@@ -1,21 +1,55 @@
 # Two entry points for a fresh machine: `make run` (set up, then the whole workflow on the default,
-# simulated data) and `make test` (set up, then the test suite). Both create .venv on first use.
+# simulated data) and `make test` (set up, then the test suite). Both create .venv on first use and install
+# exactly the versions in requirements/lock-linux-pyXY.txt; `make lock` regenerates the lock files.
 VENV ?= .venv
 PY := $(VENV)/bin/python
+PYTHON ?= python3
 CORES ?= 2
-# Exact pin: on CPU-only machines this resolves to the small CPU build; on a machine with an
-# NVIDIA driver the same pin from PyPI brings the CUDA build. An unpinned torch pulls GBs of CUDA.
+
+# torch is pinned here and installed on its own, because where its build comes from depends on the machine:
+# - this machine's pip configuration (find-links /opt/wheels) holds torch-2.13.0+cpu, so the pin gives the CPU
+#   build here;
+# - from the public PyPI on Linux the same pin brings the CUDA build and several GB of nvidia-* wheels, whether
+#   or not the machine has a GPU (the GPU route: leave TORCH_INDEX empty);
+# - CPU-only route anywhere: `make setup TORCH_CPU=1` (PyTorch's CPU wheel index) or TORCH_INDEX=<index URL>.
 TORCH ?= torch==2.13.0
+TORCH_CPU ?=
+TORCH_INDEX ?= $(if $(TORCH_CPU),https://download.pytorch.org/whl/cpu)
 
-.PHONY: setup run test lint reference rulegraph clean
+# Python versions with a lock file (snakemake 9, hence `make run`/`make test`, needs Python >= 3.11).
+LOCK_PYTHONS ?= 3.11 3.12 3.13
+UV_VERSION ?= 0.13.9
+PYVER := $(shell $(PYTHON) -c 'import sys; print("%d%d" % sys.version_info[:2])' 2>/dev/null)
+LOCK := requirements/lock-linux-py$(PYVER).txt
+TORCH_LOCK := requirements/torch-linux-py$(PYVER).txt
 
-$(VENV)/.installed: pyproject.toml
-	python3 -m venv $(VENV)
-	$(PY) -m pip install --quiet "$(TORCH)"
-	$(PY) -m pip install --quiet -e ".[test]"
+.PHONY: setup run test lint lock reference rulegraph clean
+
+# 1. the locked packages, exactly (--no-deps: nothing outside the lock is resolved);
+# 2. torch, whose own dependencies are then already there at their locked versions (its CUDA packages, on
+#    the GPU route, at the versions in $(TORCH_LOCK));
+# 3. usvflow itself, editable, without dependencies; pip check fails if the lock misses one (run `make lock`).
+$(VENV)/.installed: pyproject.toml $(LOCK) $(TORCH_LOCK)
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --no-deps -r $(LOCK)
+	$(PY) -m pip install --quiet $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX)) -c $(LOCK) -c $(TORCH_LOCK) "$(TORCH)"
+	$(PY) -m pip install --quiet --no-deps -e .
+	$(PY) -m pip check || { echo "$(LOCK) does not cover pyproject.toml: run 'make lock'" >&2; exit 1; }
 	touch $@
 
+requirements/lock-linux-py%.txt requirements/torch-linux-py%.txt:
+	@echo "No lock file $@ for $(PYTHON) ($$($(PYTHON) --version 2>&1)): make setup supports Python $(LOCK_PYTHONS)." >&2
+	@echo "Point PYTHON at one (make setup PYTHON=python3.12) or add the version to LOCK_PYTHONS and run 'make lock'." >&2
+	@exit 1
+
 setup: $(VENV)/.installed
+
+# Resolve pyproject.toml (every extra) and the torch pin with uv for each of LOCK_PYTHONS, write
+# requirements/*-linux-py*.txt and envs/usvflow.yaml. Needs the package index (PyPI); uv lives in .venv-lock.
+lock:
+	test "$$(.venv-lock/bin/uv --version 2>/dev/null | cut -d' ' -f2)" = "$(UV_VERSION)" || \
+	  { $(PYTHON) -m venv .venv-lock && .venv-lock/bin/pip install --quiet "uv==$(UV_VERSION)"; }
+	$(PYTHON) requirements/make_lock.py --uv .venv-lock/bin/uv --torch "$(TORCH)" --pythons $(LOCK_PYTHONS)
 
 # Training rules ask for gpu=1; the limit is only given where there are GPUs, since on a CPU-only machine it
 # would run one training job at a time and leave the other cores idle.
