@@ -109,6 +109,19 @@ def test_metadata_table_by_animal_and_by_file(folder, tmp_path, capsys):
     assert sheet["sex"].tolist() == ["F", "F", "F", "M", "M", "M"]
 
 
+#: Metadata tables of the bad-input cases (``meta:<kind>``).
+METADATA = {
+    "conflict": "animal,sex\nF03,M\nF05,F\nM02,M\nM04,M\n",
+    "missing": "animal,strain\nF03,WT\nF05,WT\nM02,WT\n",
+    "nokey": "mouse,strain\nF03,WT\n",
+    "dupkey": "animal,strain\nF03,WT\nF03,KO\n",
+    "blank": "",
+    "norows": "animal,strain\n",
+    "nocols": "animal,weight\nF03,20\n",
+    "nopattern": "animal,sex\nF03,F\n",
+}
+
+
 @pytest.mark.parametrize("setup,argv,expected", [
     (None, ["--pattern", r"(?P<animal>[FM]\d+)_day\d+"],
      r"no source for 'sex': add a (?P<sex>...) group to --pattern '(?P<animal>[FM]\d+)_day\d+' or a column 'sex'"),
@@ -143,32 +156,14 @@ def test_bad_input_is_one_line(folder, tmp_path, capsys, setup, argv, expected):
     if setup:
         name, kind = setup.split(":")
         target = folder / name
-        if kind == "empty":
+        if name == "meta":
+            meta.write_text(METADATA[kind])
+        elif kind == "empty":
             target.write_bytes(b"")
-        elif kind == "lowrate":
-            _wav(target, rate=44_100)
-        elif kind == "stereo":
-            _wav(target, channels=2)
-        elif kind == "ok":
-            _wav(target)
         elif kind == "dup":
             _wav(folder / "again" / name)
-        elif kind == "conflict":
-            meta.write_text("animal,sex\nF03,M\nF05,F\nM02,M\nM04,M\n")
-        elif kind == "missing":
-            meta.write_text("animal,strain\nF03,WT\nF05,WT\nM02,WT\n")
-        elif kind == "nokey":
-            meta.write_text("mouse,strain\nF03,WT\n")
-        elif kind == "dupkey":
-            meta.write_text("animal,strain\nF03,WT\nF03,KO\n")
-        elif kind == "blank":
-            meta.write_text("")
-        elif kind == "norows":
-            meta.write_text("animal,strain\n")
-        elif kind == "nocols":
-            meta.write_text("animal,weight\nF03,20\n")
-        elif kind == "nopattern":
-            meta.write_text("animal,sex\nF03,F\n")
+        else:
+            _wav(target, **{"lowrate": {"rate": 44_100}, "stereo": {"channels": 2}, "ok": {}}[kind])
     argv = [a.format(meta=meta, cfg=cfg) for a in argv]
     line = _one_line_error(capsys, folder, *argv, "-o", tmp_path / "s.tsv")
     assert expected in line, line
