@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -150,7 +151,7 @@ def test_version_outside_a_checkout_says_so(tmp_path):
     shutil.copytree(ROOT / "src" / "usvflow", pkg, ignore=shutil.ignore_patterns("__pycache__"))
     out = subprocess.run([sys.executable, "-c", "from usvflow.report.provenance import version_text; "
                           "print(version_text())"], cwd=tmp_path, capture_output=True, text=True, check=True,
-                         env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(tmp_path)}).stdout
+                         env={**os.environ, "PYTHONPATH": str(tmp_path)}).stdout
     assert out.splitlines()[1] == "git: not a git checkout"
 
 
@@ -201,35 +202,63 @@ def test_report_captions_carry_the_short_form(repo_clone):
     assert "Nothing to be done" in proc.stdout + proc.stderr, proc.stdout
 
 
+def _summary_inputs(cwd):
+    """The summary job's declared inputs, from a dry run of the test preset."""
+    proc = _snakemake(["-n", "--config", "preset=test", "--", "figures/summary.md"], cwd)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    block = proc.stdout.split("\nrule summary:\n")[1]
+    line = next(ln for ln in block.splitlines() if ln.strip().startswith("input:"))
+    return [f.strip() for f in line.split(":", 1)[1].split(",")]
+
+
 @pytest.mark.slow
-def test_summary_states_provenance_and_a_new_commit_reruns_the_summary_only(repo_clone):
-    """The done-when: figures/summary.md of a run states commit, config hash and package versions, and
-    results/provenance.json the same with the training device; a commit that changes no code reruns the
-    summary alone, and a rerun of one commit gives a byte-identical summary."""
-    proc = _snakemake(["--cores", "2", "--config", "preset=test"], repo_clone)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+def test_summary_states_provenance_and_a_new_commit_reruns_it(repo_clone):
+    """The done-when, on the summary rule alone (its inputs written here, so no training runs): the summary
+    states commit, config hash, package versions and training device, results/provenance.json the full
+    record; a new commit or an uncommitted edit reruns the summary; one commit gives byte-identical files."""
+    inputs = _summary_inputs(repo_clone)
+    metrics = [f for f in inputs if f.endswith(".metrics.json")]
+    stats = [f for f in inputs if f.startswith("results/stats/")]
+    assert metrics and stats and len(metrics) + len(stats) == len(inputs), inputs
+    for i, f in enumerate(metrics):
+        (repo_clone / f).parent.mkdir(parents=True, exist_ok=True)
+        (repo_clone / f).write_text(json.dumps({"accuracy": 0.5, "device": "cuda" if i < 2 else "cpu"}))
+    for f in stats:
+        (repo_clone / f).parent.mkdir(parents=True, exist_ok=True)
+        (repo_clone / f).write_text(json.dumps({"figure": f, "dataset": "d", "values": {},
+                                                "rows": [{"quantity": "q", "paper": "1", "ours": "2"}]}))
+    only_summary = ["--cores", "1", "--allowed-rules", "summary", "--config", "preset=test", "--", "figures/summary.md"]
+
+    def run():
+        proc = _snakemake(only_summary, repo_clone)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        return (repo_clone / "figures/summary.md").read_text()
+
+    def planned():
+        return job_counts(_snakemake(["-n", *only_summary], repo_clone).stdout).get("summary", 0)
+
+    summary = run()
     head = _git(repo_clone, "rev-parse", "HEAD").strip()
     record = json.loads((repo_clone / "results/provenance.json").read_text())
     assert record["git"] == {"commit": head, "dirty": False, "diff_sha256": None, "note": ""}
-    devices = record["training_devices"]
-    assert set(devices) <= {"cpu", "cuda"} and sum(devices.values()) > 0
-    summary = (repo_clone / "figures/summary.md").read_text()
+    assert record["training_devices"] == {"cpu": len(metrics) - 2, "cuda": 2}
+    packages = record["packages"]
     for expected in (f"commit {head[:12]} (clean)", f"sha256 {record['config_sha256'][:12]}",
-                     f"numpy {record['packages']['numpy']}", f"torch {record['packages']['torch']}",
-                     f"scikit-learn {record['packages']['scikit-learn']}", "network training runs"):
+                     f"numpy {packages['numpy']}", f"torch {packages['torch']}",
+                     f"scikit-learn {packages['scikit-learn']}", f"openTSNE {packages['openTSNE']}",
+                     f"snakemake {packages['snakemake']}", f"usvflow {packages['usvflow']}",
+                     f"cpu ({len(metrics) - 2} network training runs), cuda (2 network training runs)",
+                     "| q | 1 | 2 |"):
         assert expected in summary, expected
-    # A commit of the README: only the summary (and `all`) is planned.
-    new = _commit_readme(repo_clone, "a new sentence\n")
-    proc = _snakemake(["-n", "--cores", "2", "--config", "preset=test"], repo_clone)
-    jobs = job_counts(proc.stdout)
-    jobs.pop("total", None)
-    assert jobs == {"summary": 1, "all": 1}, jobs
-    proc = _snakemake(["--cores", "2", "--config", "preset=test"], repo_clone)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    again = (repo_clone / "figures/summary.md").read_text()
-    assert f"commit {new[:12]} (clean)" in again
-    # Determinism: the same commit, run again, writes the same bytes.
+    assert planned() == 0
+    # Determinism: the same commit again writes the same bytes.
     (repo_clone / "figures/summary.md").unlink()
-    proc = _snakemake(["--cores", "2", "--config", "preset=test", "--", "figures/summary.md"], repo_clone)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    assert (repo_clone / "figures/summary.md").read_text() == again
+    assert run() == summary
+    # An uncommitted edit of a tracked file: the summary reruns and says so.
+    (repo_clone / "README.md").write_text("edited\n")
+    assert planned() == 1
+    assert f"commit {head[:12]} (dirty, diff " in run()
+    # Committed: the summary reruns again and states the new commit.
+    new = _commit_readme(repo_clone, "edited\n")
+    assert planned() == 1
+    assert f"commit {new[:12]} (clean)" in run()
