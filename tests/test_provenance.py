@@ -187,7 +187,7 @@ def _commit_readme(cwd, text):
 def test_report_captions_carry_the_short_form(repo_clone):
     """A cheap target (the simulated cohort against the real clips) and its report: the caption ends with
     the short form, the report's description gives the full record; a new commit reruns nothing there."""
-    target = ["--config", "preset=test", "--", "figures/simulator_vs_real.pdf"]
+    target = ["--config", "preset=test", "--", "figures/simulator_vs_real.pdf", "results/simulated/samples.tsv"]
     proc = _snakemake(["--cores", "2", *target], repo_clone)
     assert proc.returncode == 0, proc.stderr[-3000:]
     head = _git(repo_clone, "rev-parse", "HEAD").strip()
@@ -197,6 +197,8 @@ def test_report_captions_carry_the_short_form(repo_clone):
     html = report.read_text()
     assert "Made by usvflow" in html and f"commit {head[:12]} (clean), config " in html
     assert head in html and "numpy " in html and "snakemake " in html
+    # the simulated sheet's hash is that of the sheet the workflow wrote
+    assert provenance.sha256_file(repo_clone / "results/simulated/samples.tsv") in html
     _commit_readme(repo_clone, "changed\n")
     proc = _snakemake(["-n", "--cores", "2", *target], repo_clone)
     assert "Nothing to be done" in proc.stdout + proc.stderr, proc.stdout
