@@ -18,6 +18,7 @@ os.environ.update(
 
 from usvflow.config import read_sample_sheet, validate_config  # noqa: E402
 from usvflow.errors import InputError  # noqa: E402
+from usvflow.report import provenance  # noqa: E402
 from usvflow.simulate.plan import plan_cohorts, sample_sheet  # noqa: E402
 from usvflow.workflow import planning  # noqa: E402
 from usvflow.workflow.planning import alternation  # noqa: E402
@@ -52,6 +53,18 @@ else:
         SAMPLES = read_sample_sheet(config["samples"], SCHEMAS / "samples.schema.yaml")
     except InputError as err:
         _stop(err)
+
+# What makes this run's outputs: commit, resolved config, sample sheet, packages (usvflow.report.provenance).
+# Only the summary rule gets it as params, so a new commit reruns the summary alone; the report's captions
+# read it from config (docs/architecture.md, "Provenance").
+PROVENANCE = provenance.collect(
+    config,
+    Path(workflow.basedir) / "Snakefile",
+    sheet=config["samples"] or None,
+    sheet_text=SAMPLES.to_csv(sep="\t", index=False) if SIMULATED else None,
+    sheet_label=f"simulated cohort ({SIM_DIR}/samples.tsv)",
+)
+config[provenance.CONFIG_KEY] = PROVENANCE
 
 RECORDINGS = list(SAMPLES.index)
 COHORTS = sorted(SAMPLES["cohort"].unique())

@@ -108,3 +108,45 @@ def test_missing_required_block_is_one_line(config, schemas):
     del cfg["train"]
     with pytest.raises(InputError, match=r"config.yaml: \(top level\): missing required entry 'train'"):
         validate_config(cfg, schemas / "config.schema.yaml")
+
+
+# A spreadsheet's "Save as CSV": the sheet is read with the delimiter its header line uses.
+@pytest.mark.parametrize("sep,prefix", [("\t", ""), (",", ""), (";", ""), (",", "\ufeff")])
+def test_sheet_delimiter_is_detected(tmp_path, schemas, wavs, sep, prefix):
+    rows = [["recording", "path", "animal", "sex", "strain", "cohort"],
+            ["a", str(wavs[0]), "A1", "F", "", "sex"], ["b", str(wavs[1]), "A2", "M", "C57BL/6", "sex"]]
+    p = tmp_path / "samples.csv"
+    p.write_text(prefix + "".join(sep.join(r) + "\n" for r in rows), encoding="utf-8")
+    sheet = read_sample_sheet(p, schemas / "samples.schema.yaml")
+    assert list(sheet.index) == ["a", "b"] and sheet.loc["b", "strain"] == "C57BL/6"
+    assert sheet.loc["a", "path"] == str(wavs[0]) and sheet.loc["a", "strain"] == ""
+
+
+def test_quoted_csv_with_spaces_after_commas(tmp_path, schemas, wavs):
+    p = tmp_path / "samples.csv"
+    p.write_text('"recording","path","animal","sex","strain","cohort"\n'
+                 f'a, {wavs[0]}, A1, F, "wild type, C57BL/6", sex\n')
+    sheet = read_sample_sheet(p, schemas / "samples.schema.yaml")
+    assert sheet.loc["a", "sex"] == "F" and sheet.loc["a", "strain"] == "wild type, C57BL/6"
+
+
+@pytest.mark.parametrize("body,expected", [
+    ("recording,path,animal,sex\n", "missing column(s) strain, cohort (found: recording, path, animal, sex; "
+                                    "read as comma-separated)"),
+    ("recording\tpath\tanimal\n", "read as tab-separated"),
+    ("", "sample sheet is empty"),
+    ("recording,path,animal,sex,strain,cohort\na,{w0},A1,F,WT,sex,extra,cells\n", "not a readable comma-separated table (line 2 has 8 cells, the header 6)"),
+])
+def test_bad_csv_sheet_one_line(tmp_path, schemas, wavs, body, expected):
+    p = _sheet(tmp_path, body.format(w0=wavs[0]))
+    with pytest.raises(InputError) as e:
+        read_sample_sheet(p, schemas / "samples.schema.yaml")
+    msg = str(e.value)
+    assert msg.startswith(str(p)) and "\n" not in msg and expected in msg
+
+
+def test_binary_file_as_sheet_is_one_line(tmp_path, schemas, wavs):
+    p = tmp_path / "samples.tsv"
+    p.write_bytes(b"\xff\xfe\x00\x01" * 20)
+    with pytest.raises(InputError, match="not a text table"):
+        read_sample_sheet(p, schemas / "samples.schema.yaml")

@@ -56,12 +56,97 @@ def _run_simulate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _samples_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "samples",
+        help="build a sample sheet from a folder of recordings",
+        description="Build the workflow's sample sheet from a folder of WAVs: the columns animal, sex, strain "
+                    "(and cohort, recording) come from named groups of a regular expression on the file names "
+                    "and/or from a metadata table. Each WAV is checked as the workflow will check it.",
+        epilog=r"Example: usvflow samples recordings/ --pattern '(?P<animal>(?P<sex>[FM])\d+)_day\d+' "
+               "--strain C57BL/6 -o samples.tsv   (for files named like F03_day1.wav)",
+    )
+    p.add_argument("folder", help="folder holding the .wav files")
+    p.add_argument("--pattern", help="regular expression matched against each whole file name (with or without "
+                                     ".wav); named groups animal, sex, strain, cohort, recording give the columns")
+    p.add_argument("--metadata", help="table (tab- or comma-separated) keyed by 'file' (file name) or 'animal', "
+                                      "with any of the columns animal, sex, strain, cohort, recording")
+    p.add_argument("-o", "--out", default="samples.tsv",
+                   help="sheet to write; .csv is comma-separated, anything else tab-separated (default: %(default)s)")
+    p.add_argument("--cohort", default="sex",
+                   help="cohort of every recording, where no group or column gives one: 'sex' for the sex "
+                        "analyses (Figs 3, 4), 'strain' for the strain ones (Fig 5) (default: %(default)s)")
+    p.add_argument("--strain", default="", help="strain of every animal, where no group or column gives one")
+    p.add_argument("-r", "--recursive", action="store_true", help="also look in subfolders")
+    p.add_argument("--skip-unmatched", action="store_true",
+                   help="leave out (and list) files whose name does not match or that the table does not list, "
+                        "instead of stopping at the first")
+    p.add_argument("--absolute", action="store_true",
+                   help="write absolute WAV paths (default: as found, relative to where you run snakemake)")
+    p.add_argument("--config", default=None,
+                   help="workflow configuration whose min_sample_rate_hz and channel the WAVs are checked against "
+                        "(default: ./config.yaml if there is one, else the schema's defaults)")
+    p.set_defaults(run=_run_samples)
+
+
+def _wav_checks(config_arg: str | None) -> tuple[Path, int, object]:
+    """The schema folder, minimum sample rate and channel the workflow would use."""
+    import yaml
+
+    from .config import load_config
+
+    path = Path(config_arg or "config.yaml")
+    schemas = _schema_dir(path)
+    if config_arg is not None or path.exists():
+        config = load_config(path, schemas / "config.schema.yaml")
+        return schemas, config["min_sample_rate_hz"], config["channel"]
+    props = yaml.safe_load((schemas / "config.schema.yaml").read_text())["properties"]
+    return schemas, props["min_sample_rate_hz"]["default"], props["channel"]["default"]
+
+
+def _run_samples(args: argparse.Namespace) -> int:
+    from .audio.samples import build_sample_sheet, write_sheet
+
+    schemas, min_rate, channel = _wav_checks(args.config)
+    built = build_sample_sheet(
+        args.folder, args.pattern, args.metadata, schema_path=schemas / "samples.schema.yaml",
+        cohort=args.cohort, strain=args.strain, recursive=args.recursive, skip_unmatched=args.skip_unmatched,
+        absolute=args.absolute, min_sample_rate_hz=min_rate, channel=channel,
+    )
+    for wav, problem in built.skipped:
+        print(f"usvflow samples: skipped {wav}: {problem}", file=sys.stderr)
+    write_sheet(built.sheet, args.out)
+    sheet = built.sheet
+    sexes = ", ".join(f"{n} {s or 'unknown sex'}" for s, n in
+                      sheet.drop_duplicates("animal")["sex"].value_counts().sort_index().items())
+    print(f"wrote {len(sheet)} recordings of {sheet['animal'].nunique()} animals ({sexes}; cohort(s) "
+          f"{', '.join(sorted(sheet['cohort'].unique()))}) to {args.out}"
+          + (f", skipped {len(built.skipped)} file(s)" if built.skipped else ""))
+    print(f"run the workflow on them: snakemake --cores 2 --config samples={args.out}")
+    return 0
+
+
+class _VersionAction(argparse.Action):
+    """``--version``: the version, the checkout's commit and the key packages' versions (provenance)."""
+
+    def __init__(self, option_strings, dest=argparse.SUPPRESS, default=argparse.SUPPRESS, help=None):
+        super().__init__(option_strings, dest=dest, default=default, nargs=0, help=help)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        from .report.provenance import version_text
+
+        print(version_text())
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="usvflow", description=__doc__.splitlines()[0])
-    parser.add_argument("--version", action="version", version=f"usvflow {__version__}")
+    parser.add_argument("--version", action=_VersionAction,
+                        help=f"show usvflow's version ({__version__}), git commit and package versions, and exit")
     sub = parser.add_subparsers(dest="command", required=True)
     _simulate_parser(sub)
     _detect_parser(sub)
+    _samples_parser(sub)
     return parser
 
 

@@ -10,6 +10,9 @@
     the Fig 6 and Fig 7 summary rows.
 ``tables``
     Tables 1-7: the networks and training protocols this run's settings build.
+``provenance``
+    what made a run's outputs: git commit, resolved-config and sample-sheet hashes, package versions
+    (``importlib.metadata``, nothing imported: the workflow collects it at parse time), training device.
 ``claims``
     does the paper's sex claim hold on this run (``python -m usvflow.report.claims``)?
 """
