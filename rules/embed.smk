@@ -22,8 +22,8 @@ rule embed:
         method="pca|tsne",
     conda:
         "../envs/usvflow.yaml"
-    # openTSNE's Barnes-Hut gradients run on these threads; PCA is single-threaded here.
-    threads: lambda wildcards: 2 if wildcards.method == "tsne" else 1
+    # one thread: t-SNE amplifies the rounding differences of multi-threaded sums (usvflow.features.embed)
+    threads: 1
     resources:
         **res("embed"),
     params:

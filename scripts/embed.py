@@ -22,7 +22,8 @@ def main(smk):
     if method == "pca":  # PCA straight to 3-D: no pre-reduction, no perplexity
         Y = embed(X, method, 3, seed=cfg["seed"])
     else:
-        Y = embed(X, method, cfg["pca_dims"], cfg["perplexity"], cfg["seed"], smk.threads)
+        # one job whatever the cores: byte-identical coordinates (usvflow.features.embed)
+        Y = embed(X, method, cfg["pca_dims"], cfg["perplexity"], cfg["seed"], n_jobs=1)
     np.save(smk.output[0], Y.astype(np.float32))
     print(f"{kind} {method}: {len(Y)} points in {time.time() - t0:.1f} s")
 

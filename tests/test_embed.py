@@ -27,3 +27,24 @@ def test_small_inputs_and_feature_matrix():
     t = pd.DataFrame({"a": [1.0, np.nan, 3.0], "b": [2.0, 2.0, 2.0]})
     Z = E.feature_matrix(t, ["a", "b"])
     assert np.isfinite(Z).all() and np.allclose(Z[:, 1], 0)
+
+
+def test_embeddings_are_byte_identical_and_blas_runs_on_one_thread(monkeypatch):
+    """t-SNE turns last-bit differences into other maps, so the BLAS under PCA (and openTSNE's own PCA start)
+    runs on one thread whatever the machine, and two runs give the same bytes."""
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    seen = []
+    fit_transform = E.PCA.fit_transform
+
+    def spy(self, X, y=None):
+        seen.append(max((p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"), default=1))
+        return fit_transform(self, X, y)
+
+    monkeypatch.setattr(E.PCA, "fit_transform", spy)
+    X = np.random.default_rng(1).random((200, 600)).astype(np.float32)  # > 500 columns: randomized PCA
+    with threadpool_limits(limits=2, user_api="blas"):
+        first = E.embed(X, "tsne", pca_dims=20, perplexity=10, seed=5)
+    again = E.embed(X, "tsne", pca_dims=20, perplexity=10, seed=5)
+    assert seen and set(seen) == {1}
+    assert first.tobytes() == again.tobytes()
