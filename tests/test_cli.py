@@ -6,9 +6,11 @@ import sys
 
 import numpy as np
 import pandas as pd
+import soundfile as sf
 import yaml
 
 from usvflow.cli import main
+from usvflow.simulate.recording import load_truth
 
 
 def _tiny_config(tmp_path, repo_root):
@@ -26,8 +28,19 @@ def test_simulate_writes_a_cohort(tmp_path, repo_root, capsys):
     assert main(["simulate", "--config", str(cfg), "--preset", "tiny", "-o", str(out), "-j", "1"]) == 0
     sheet = pd.read_csv(out / "samples.tsv", sep="\t")
     assert list(sheet.recording) == ["sex_F01", "sex_M01"]
-    assert all((out / "wav" / f"{r}.wav").exists() for r in sheet.recording)
-    assert "simulated 2 recordings" in capsys.readouterr().out
+    sim = yaml.safe_load(cfg.read_text())["simulation"]
+    fs, seconds = int(sim["sample_rate_hz"]), 0.05 * 60
+    for r in sheet.recording:
+        audio, rate = sf.read(out / "wav" / f"{r}.wav")
+        assert rate == fs and len(audio) == round(seconds * fs)
+        calls, _, _ = load_truth(out / "truth", r)
+        assert len(calls) > 0 and (calls.offset_s <= seconds).all()
+        # the truth's calls are in the audio: louder inside the calls than in the gaps between them
+        inside = np.zeros(len(audio), bool)
+        for a, b in zip(calls.onset_s, calls.offset_s):
+            inside[int(a * fs):int(b * fs)] = True
+        assert np.sqrt(np.mean(audio[inside] ** 2)) > 2 * np.sqrt(np.mean(audio[~inside] ** 2)), r
+    assert f"simulated {len(sheet)} recordings" in capsys.readouterr().out
 
 
 def test_simulate_bad_preset_is_one_line(tmp_path, repo_root):

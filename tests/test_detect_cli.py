@@ -31,14 +31,24 @@ def test_clip_with_every_output(tmp_path, capsys, realdata):
     assert code == 0, err
     calls = pd.read_csv(out / "calls.csv")
     assert list(calls.columns) == CALL_COLUMNS and len(calls) > 5
+    # the calls are clip1's: nearly every detection overlaps a human-annotated call
+    truth = pd.read_csv(realdata / "clip1" / "truth.csv", header=None, names=["onset_s", "offset_s"])
+    hits = [((truth.onset_s < b) & (truth.offset_s > a)).any() for a, b in zip(calls.onset_s, calls.offset_s)]
+    assert np.mean(hits) >= 0.9, f"{np.mean(hits):.2f} of detections overlap an annotated call"
     raven = pd.read_csv(out / "sel.txt", sep="\t")
     assert list(raven.columns) == RAVEN_COLUMNS and len(raven) == len(calls)
+    assert np.allclose(raven["Begin Time (s)"], calls.onset_s, atol=1e-6)
+    assert np.allclose(raven["End Time (s)"], calls.offset_s, atol=1e-6)
     with np.load(out / "calls.npz") as z:
         assert z["spectrograms"].shape == (len(calls), 100, 100)
         assert z["freq_hz"].shape == (100,)
+        assert np.allclose(z["onset_s"], calls.onset_s) and (z["spectrograms"].max(axis=(1, 2)) > 0).all()
         # How the images were scaled travels with them (defaults: call-referenced, sparse above 10 dB).
         assert str(z["level_reference"]) == "call" and float(z["floor_margin_db"]) == 10.0
-    assert (out / "ov.png").stat().st_size > 1000
+    from matplotlib.image import imread
+
+    overview = imread(out / "ov.png")
+    assert min(overview.shape[:2]) >= 200 and overview[..., :3].std() > 0.05  # a picture, not a blank page
 
 
 @pytest.mark.parametrize("method", ["default", "paper"])

@@ -48,9 +48,17 @@ def test_cnn_layer_pattern_and_parameter_count():
 def test_activations_exposed_per_layer():
     model = build_model("cnn", 2, dict(input_size=25, channels=[4] * 6, strides=[1, 2, 1, 2, 1, 2], fc=[8, 8]))
     model.eval()
-    logits, acts = model(torch.rand(2, 1, 25, 25), return_activations=True)
+    x = torch.rand(2, 1, 25, 25)
+    logits, acts = model(x, return_activations=True)
     assert len(acts) == len(layer_names(model)) == 8
-    assert torch.allclose(logits, model(torch.rand(2, 1, 25, 25)) * 0 + logits)
+    assert torch.equal(logits, model(x))  # asking for activations does not change the output
+    # one activation per layer, in order: the conv maps shrink with the strides, then the two hidden FC layers
+    sizes = [tuple(a.shape[1:]) for a in acts]
+    assert sizes[:6] == [(4, 25, 25), (4, 13, 13), (4, 13, 13), (4, 7, 7), (4, 7, 7), (4, 4, 4)]
+    assert sizes[6:] == [(8,), (8,)] and all(a.shape[0] == 2 for a in acts)
+    # they are the activations of this input: another input gives other maps
+    _, other = model(torch.rand(2, 1, 25, 25), return_activations=True)
+    assert not torch.equal(acts[0], other[0])
 
 
 def test_paper_preset_uses_published_scale(config):
