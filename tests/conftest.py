@@ -64,3 +64,18 @@ def job_counts(stdout: str) -> dict[str, int]:
         elif table and counts and not line.strip():
             break
     return counts
+
+
+def planned_animals(preset: str) -> dict[str, int]:
+    """How many animals (= recordings) the preset's cohort plan holds, per cohort: what dry runs and SLURM
+    plans are checked against, so a changed preset changes the expectation with it."""
+    import yaml
+
+    from usvflow.simulate.plan import plan_cohorts
+
+    with open(ROOT / "config.yaml") as fh:
+        sim = yaml.safe_load(fh)["simulation"]
+    counts: dict[str, int] = {}
+    for spec in plan_cohorts(sim, preset):
+        counts[spec.cohort] = counts.get(spec.cohort, 0) + 1
+    return counts

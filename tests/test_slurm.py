@@ -14,6 +14,7 @@ import sys
 
 import pytest
 from conftest import job_counts as _job_counts
+from conftest import planned_animals
 from slurm_cluster import LocalSlurm, available
 
 REQUIRED = os.environ.get("USVFLOW_REQUIRE_SLURM") == "1"
@@ -49,7 +50,8 @@ def test_profile_plans_gpu_jobs_for_the_paper_preset(clone):
                            "--config", "preset=paper"], cwd=clone, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr[-2000:]
     counts = _job_counts(proc.stdout)
-    assert counts["simulate_recording"] == 29
+    planned = planned_animals("paper")
+    assert counts["simulate_recording"] == sum(planned.values())
     # One CNN job per held-out animal (17 sex, 12 strain), each asking for a GPU.
     loao = {"sex": set(), "strain": set()}
     for block in proc.stdout.split("\nrule ")[1:]:
@@ -59,7 +61,7 @@ def test_profile_plans_gpu_jobs_for_the_paper_preset(clone):
         if wc["split"] == "loao" and wc["model"] == "cnn" and wc["task"] in loao:
             assert re.search(r"resources:.*\bgpu=1\b", block), block
             loao[wc["task"]].add(wc["fold"])
-    assert (len(loao["sex"]), len(loao["strain"])) == (17, 12)
+    assert (len(loao["sex"]), len(loao["strain"])) == (planned["sex"], planned["strain"])
 
 
 @pytest.mark.slow

@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 from conftest import SNAKEMAKE
 from conftest import job_counts as _job_counts
+from conftest import planned_animals
 
 
 def _run(args, cwd, timeout=600):
@@ -22,11 +23,12 @@ def test_lint(clone):
 def test_dry_run_default(clone):
     proc = _run(["-n", "--cores", "2"], clone)
     assert proc.returncode == 0, proc.stderr
-    assert _job_counts(proc.stdout)["simulate_recording"] == 14  # 4 F + 4 M sex, 3 + 3 strain animals
+    planned = planned_animals("default")  # 4 F + 4 M sex, 3 + 3 strain animals
+    assert _job_counts(proc.stdout)["simulate_recording"] == sum(planned.values())
     # One CNN job per held-out sex animal; it trains the network and its shuffled-label control.
     sex_loao = [block for block in proc.stdout.split("\nrule train_cnn:")[1:]
                 if "task=sex, split=loao" in block.split("\n\n")[0]]
-    assert len(sex_loao) == 8
+    assert len(sex_loao) == planned["sex"]
     for block in sex_loao:
         output = block.split("output:")[1].splitlines()[0]
         assert "/cnn.metrics.json" in output and "/cnn_shuffled.metrics.json" in output, output
@@ -35,7 +37,7 @@ def test_dry_run_default(clone):
 def test_dry_run_paper(clone):
     proc = _run(["-n", "--cores", "2", "--config", "preset=paper"], clone)
     assert proc.returncode == 0, proc.stderr
-    assert _job_counts(proc.stdout)["simulate_recording"] == 29  # 17 sex + 12 strain animals
+    assert _job_counts(proc.stdout)["simulate_recording"] == sum(planned_animals("paper").values())  # 17 + 12
 
 
 @pytest.mark.parametrize("sheet,expected", [
@@ -72,7 +74,8 @@ def test_test_preset_runs_every_rule(clone):
     table = pd.read_csv(clone / "results/stats/simulator_vs_real.csv")
     assert set(table.measure) == {"duration_ms", "mean_frequency_khz", "bandwidth_khz", "ici_ms", "snr_db"}
     assert table.ks_distance.between(0, 1).all()
-    assert table.set_index("measure").loc["duration_ms", "n_real"] == 105  # every annotated real call
+    annotated = sum(len(pd.read_csv(f, header=None)) for f in sorted((clone / "data/amvoc-dev").glob("*/truth.csv")))
+    assert table.set_index("measure").loc["duration_ms", "n_real"] == annotated  # every annotated real call
     # The sex claims of Fig 3 are computed; on 4 animals of 12 s the CNN cannot be significant, but the
     # controls must stay near chance and the check must run on the real output.
     from usvflow.report.claims import check_sex_claims
