@@ -6,9 +6,8 @@ import subprocess
 
 import pandas as pd
 import pytest
-from conftest import SNAKEMAKE
+from conftest import SNAKEMAKE, planned_animals
 from conftest import job_counts as _job_counts
-from conftest import planned_animals
 
 
 def _run(args, cwd, timeout=600):
