@@ -175,6 +175,7 @@ def summary_header():
         "# usvflow summary: the papers' numbers beside this run's\n\n"
         f"This run analysed {DATA['summary']}. The 'paper' column is copied from Ivanenko et al. 2020 / "
         "Santana & Dietrich 2024 (real data); 'this run' is computed by the workflow."
+        + (f"\n\n{DATA['reading']}" if DATA["reading"] else "")
     )
 
 

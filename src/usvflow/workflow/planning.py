@@ -158,6 +158,9 @@ def data_notice(config: dict[str, Any], simulated: bool, n_recordings: int) -> d
             "note": f"SIMULATED data (preset {preset}, seed {seed})",
             "segment": f"SIMULATED data: usvflow simulator, preset '{preset}', seed {seed}",
             "movie": "SIMULATED data",
+            "reading": ("What a run on simulated data shows: whether the pipeline recovers the effects the "
+                        "simulator put into the calls, and at what strength. What it cannot show: anything about "
+                        "the biology of real mice, which only the papers' recordings (or yours) can."),
         }
     sheet = config["samples"]
     return {
@@ -168,6 +171,7 @@ def data_notice(config: dict[str, Any], simulated: bool, n_recordings: int) -> d
         "note": f"Data: sample sheet {sheet}",
         "segment": f"recordings of sample sheet {sheet}",
         "movie": f"sample sheet {sheet}",
+        "reading": "",
     }
 
 
