@@ -31,7 +31,8 @@ def alternation(values: Iterable[Any]) -> str:
 # --------------------------------------------------------------------------------------------- settings per rule
 
 #: Keys of the merged ``train`` settings that every network fold reads (besides its architecture and protocol).
-TRAIN_SHARED = ("seed", "batch_size", "augmentation", "min_test_calls", "shuffle_repeats", "curve_every", "preset")
+TRAIN_SHARED = ("seed", "batch_size", "augmentation", "min_test_calls", "shuffle_repeats", "curve_every", "preset",
+                "runtime")
 
 
 def train_protocol(task: str, family: str) -> str:
@@ -136,6 +137,25 @@ def resources(rule: str, preset: str) -> dict[str, int]:
     if preset == "paper":
         mem, runtime = PAPER_RESOURCES.get(rule, (2 * mem, 4 * runtime))
     return {"mem_mb": mem, "runtime": runtime}
+
+
+def share_gpus(workflow: Any, slots_per_device: int) -> int | None:
+    """Let ``slots_per_device`` GPU jobs share each GPU given with ``--resources gpu=N``.
+
+    A job that uses a GPU asks for ``gpu=1``; Snakemake's resources are integers, so a job cannot ask for a
+    quarter of a device. Instead the capacity the user gave is counted in slots: ``N × slots_per_device``.
+    Returns the new capacity, or None where no ``gpu`` limit was given (a CPU-only run; a cluster profile,
+    where every job gets a GPU of its own from SLURM and nothing is shared). Which device a job then uses is
+    the job's business (:func:`usvflow.classify.training.pick_device` spreads them).
+    """
+    if slots_per_device <= 1:
+        return None
+    provided = workflow.global_resources.get("gpu") if hasattr(workflow, "global_resources") else None
+    value = getattr(provided, "value", provided)
+    if not isinstance(value, int) or isinstance(value, bool):
+        return None
+    workflow.register_resource("gpu", value * slots_per_device)
+    return value * slots_per_device
 
 
 # --------------------------------------------------------------------------------------------- data notice
