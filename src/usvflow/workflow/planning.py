@@ -51,9 +51,18 @@ def train_job_settings(train: dict[str, Any], task: str, family: str) -> dict[st
     return out
 
 
+def detection_settings(config: dict[str, Any], method: str) -> dict[str, Any]:
+    """A detector's parameters for ``extract_calls``: its ``detection.<method>`` overrides and the call images'
+    format of this preset (``detection.image_format``; the method's own ``image_format`` wins). The default
+    format is not written out, so presets that use it keep their jobs' parameters (and outputs) as before."""
+    image_format = config["detection"]["image_format"].get(config["preset"], "default")
+    preset_format = {} if image_format == "default" else {"image_format": image_format}
+    return {**preset_format, **config["detection"][method]}
+
+
 def table_settings(train: dict[str, Any]) -> dict[str, Any]:
     """What Tables 1-7 show: architectures, protocols, augmentation, batch size, preset."""
-    keys = ("cnn", "dnn9", "semiconv", "protocols", "augmentation", "batch_size", "preset")
+    keys = ("cnn", "dnn9", "semiconv", "protocols", "augmentation", "batch_size", "preset", "runtime")
     return {k: train[k] for k in keys if k in train}
 
 
