@@ -3,6 +3,7 @@ CNN learns a learnable task while its shuffled-label control stays at chance."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -296,6 +297,40 @@ def test_network_tables_describe_the_configured_networks(config):
     assert len(tables[4]) == 3 and len(tables[5]) == 2 and len(tables[6]) == 2 and len(tables[7]) == 4
 
 
+def test_paper_preset_tables_list_the_papers_networks(config, toy, tmp_path):
+    """Table 1 of the paper preset: 6 convolutions (256 units first, Fig 3C) + 3 fully connected layers on
+    100 x 100 images; Tables 4-7 the Methods' stage counts (3, 2, 2, 4) at batch size 64 with Adam. A table
+    built from a trained, saved network equals the one built from the settings the job trained it with."""
+    from usvflow.classify.models import save_model
+
+    settings = tk.train_settings({**config, "preset": "paper"})
+    tables = rt.network_tables(settings)
+    convs = tables[1][tables[1]["layer"] == "Conv2d"]
+    assert len(convs) == 6 and convs["units"].iloc[0] == 256 and convs["output_shape"].iloc[0].startswith("256×")
+    assert (tables[1]["layer"] == "Linear").sum() == 3 and tables[1]["total_parameters"].iloc[0] > 1e7
+    assert [len(tables[i]) for i in (4, 5, 6, 7)] == [3, 2, 2, 4]
+    assert all((tables[i]["batch_size"] == 64).all() and tables[i]["optimizer"].str.startswith("Adam").all()
+               for i in (4, 5, 6, 7))
+    assert sum(tables[4]["epochs"]) * np.ceil(9_400 / 64) > 5_000  # ~6k iterations on the paper's sex folds
+    # From a trained network (the test preset's sizes, trained briefly) instead of the settings:
+    small = tk.train_settings({**config, "preset": "test"})
+    m, _, _, net = tf.run_fold("sex", "loao", "A0", "cnn", toy, {**small, "seed": 3}, device=torch.device("cpu"), log=None)
+    save_model(str(tmp_path / "cnn.pt"), net, "cnn")
+    from_model = rt.network_tables(small, trained={"cnn": tmp_path / "cnn.pt"})[1]
+    from_settings = rt.network_tables(small)[1]
+    assert (from_model["source"] == "trained model").all()
+    pd.testing.assert_frame_equal(from_model.drop(columns="source"), from_settings.drop(columns="source"))
+
+
+def test_paper_preset_extracts_the_papers_images(config):
+    from usvflow.workflow.planning import detection_settings
+
+    assert detection_settings({**config, "preset": "paper"}, "default")["image_format"] == "paper"
+    assert "image_format" not in detection_settings(config, "default")  # the default preset's jobs are unchanged
+    custom = {**config, "detection": {**config["detection"], "default": {"image_format": "default"}}, "preset": "paper"}
+    assert detection_settings(custom, "default")["image_format"] == "default"  # a method's own setting wins
+
+
 # --------------------------------------------------------------------------------------------- workflow plan
 
 
@@ -320,6 +355,18 @@ def test_paper_preset_plans_one_fold_per_animal(repo_root, tmp_path):
             if kv["task"] in folds:
                 folds[kv["task"]].add(kv["fold"])
     assert len(folds["sex"]) == 17 and len(folds["strain"]) == 12, folds
+    # On SLURM, with GPU slots configured: every GPU job still asks for one whole GPU; the 9-feature DNN none.
+    (tmp_path / "slots.yaml").write_text("train:\n  gpu_slots_per_device: 4\n")
+    proc = subprocess.run([sys.executable, "-m", "snakemake", "-n", "--profile", "profiles/slurm", "--configfile",
+                           "config.yaml", "slots.yaml", "--config", "preset=paper", "--", "figures/fig4.pdf"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    gpus: dict[str, set] = {}
+    for block in proc.stdout.split("\nrule ")[1:]:
+        if block.startswith(("train_cnn:", "train_feature_dnn:")):
+            model = block.split("model=")[1].split()[0].strip(",")
+            gpus.setdefault(model, set()).add(re.search(r"\bgpu=(\d+)", block).group(1))
+    assert gpus == {"cnn": {"1"}, "dnn9": {"0"}, "semiconv": {"1"}}, gpus
 
 
 def test_fold_with_one_training_class_is_skipped_not_fatal(toy):
