@@ -265,3 +265,32 @@ def test_full_scale_images_keep_the_calls_level(tmp_path):
     assert abs(drop - 6.02 / 70 * 255) < 3
     # A full-scale sine would be 255: a 0.3 amplitude call peaks 10.5 dB below it.
     assert abs(img[("full", 0.3)].max() - (1 + 20 * np.log10(0.3) / 70) * 255) < 4
+
+
+def test_paper_image_format_follows_the_methods(tmp_path):
+    # Ivanenko et al. 2020, "Input data preparation": the N x 233 spectrogram (1 ms columns) cut at 100 ms,
+    # rescaled to M x 100 keeping the aspect ratio, left-aligned. A 40 ms call fills round(40 x 100/233) = 17
+    # columns, a 150 ms call is cut to 100 ms and fills 43; rows stay 1 kHz from 25 kHz, so the call's band
+    # (50-60 kHz) is in rows 25-35 as in the default image. The default format is unchanged by the option.
+    fs = 300_000
+    x = _recording(fs, 2.0, [(0.5, 0.04, 50_000, 60_000, 0.3), (1.2, 0.15, 50_000, 60_000, 0.3)], noise=0.002, seed=5)
+    write_wav(tmp_path / "two.wav", x, fs)
+    paper = detect_file(tmp_path / "two.wav", params={"image_format": "paper"})
+    default = detect_file(tmp_path / "two.wav")
+    assert np.array_equal(paper.calls.to_numpy(), default.calls.to_numpy())  # only the images differ
+    for img, on, off in zip(paper.spectrograms, paper.calls["onset_s"], paper.calls["offset_s"]):
+        n = min(int(np.ceil((off - on) * 1000 - 1e-9)), 100)
+        m = round(n * 100 / 233)
+        used = np.flatnonzero(img.any(axis=0))
+        assert used.max() + 1 <= m and used.min() <= 1, (n, m, used)  # left-aligned, M columns at most
+        assert used.max() + 1 >= m - 2  # the call reaches its end (background at the ramps may be 0)
+        ridge = img[:, :m].argmax(axis=0)
+        assert np.median(ridge) == pytest.approx(30, abs=6)  # 50-60 kHz: rows 25-35
+    long = paper.spectrograms[np.argmax(paper.calls["offset_s"] - paper.calls["onset_s"])]
+    assert 41 <= np.flatnonzero(long.any(axis=0)).max() + 1 <= 43  # cut at 100 ms: at most 43 columns
+    # The same pixels as the default image squeezed 100/233 in time (anti-aliased), up to resampling.
+    from skimage.transform import resize
+
+    d = default.spectrograms[0][:, :40].astype(float)
+    squeezed = resize(d, (100, 17), anti_aliasing=True, preserve_range=True)
+    assert np.corrcoef(squeezed.ravel(), paper.spectrograms[0][:, :17].astype(float).ravel())[0, 1] > 0.85

@@ -42,6 +42,9 @@ PROPERTY_TASKS = ["has_break", "direction", "breaks", "peaks", "broadband"]
 SPLITS = ["loao", "random10"]
 N_RANDOM_FOLDS = 10
 FAMILIES = ["cnn", "dnn9", "semiconv"]
+#: Families whose training jobs reserve a GPU (``gpu=1``); the 9-feature DNN (a few thousand weights) runs on
+#: the CPU, where it is as fast, and leaves the GPUs to the convolutional networks.
+GPU_FAMILIES = ("cnn", "semiconv")
 MODELS = [f"{f}{s}" for f in FAMILIES for s in ("", "_shuffled")]
 # The paper's four training protocols (Tables 4-7) by model family / task group.
 PROTOCOL_TABLES = {"spectrogram": 4, "properties": 5, "dnn9": 6, "semiconv": 7}

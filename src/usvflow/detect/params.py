@@ -23,6 +23,8 @@ _IMAGE_PARAMS = {
     "image_level": "call",
     # Bins less than this many dB above the median bin of the call's image are set to 0 (None: kept).
     "image_floor_margin_db": 10.0,
+    # "default" (1 ms x 1 kHz per pixel) or "paper" (the Methods' N x 233 rescaled to M x 100): detect.images.
+    "image_format": "default",
 }
 
 DEFAULT_PARAMS: dict[str, dict[str, Any]] = {
