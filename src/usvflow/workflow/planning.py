@@ -117,6 +117,8 @@ RESOURCES: dict[str, tuple[int, int]] = {
     "segment_evaluate": (4000, 20), "segment_features": (3000, 20),
     "plot_squeakout_fig3": (2000, 10), "plot_squeakout_fig5": (2000, 10), "plot_squeakout_fig6": (2000, 10),
     "summary": (500, 5),
+    "aggregation_model": (2000, 10), "plot_aggregation": (1000, 5), "final_cnn": (4000, 30),
+    "final_classical": (3000, 20), "bundle": (2000, 5), "simulate_pairs": (2000, 10), "evaluate_pairs": (2000, 15),
 }
 
 #: The paper preset: 29 recordings of 3-4 min (3x the default's audio per recording, 2x the animals), networks
@@ -127,6 +129,7 @@ PAPER_RESOURCES: dict[str, tuple[int, int]] = {
     "classical_spectrogram": (12000, 240), "classical_features": (4000, 60), "embed": (12000, 180),
     "segment_dataset": (16000, 120), "segment_refine": (16000, 720), "segment_train": (16000, 1440),
     "segment_evaluate": (16000, 60), "network_fold": (8000, 60), "network_callspace": (8000, 30),
+    "final_cnn": (16000, 480), "final_classical": (12000, 240),
 }
 
 
