@@ -46,7 +46,8 @@ def main(smk):
     rates = [int(np.load(path)["sample_rate"]) for path in smk.input.images]
     column = smk.params.spec["column"]
     animals = table.drop_duplicates("animal")
-    training = {"data": smk.params.data, "cohort": str(table["cohort"].iloc[0]), "recordings": len(rates),
+    training = {"data": smk.params.data, "cohort": str(table["cohort"].iloc[0]), "label_column": column,
+                "recordings": len(rates),
                 "n_calls": int(cnn_info["n_train"]), "animals": cnn_info["animals"],
                 "animals_by_label": {str(k): sorted(map(str, g["animal"])) for k, g in animals.groupby(column)},
                 "sample_rates_hz": rates}

@@ -129,6 +129,46 @@ def test_real_250khz_clip(world, capsys, tmp_path, realdata):
     assert len(pd.read_csv(tmp_path / "clip.csv")) > 5 and "calls ->" in out
 
 
+def test_silent_recording_has_no_decision(world, capsys, tmp_path):
+    wav = tmp_path / "silent.wav"
+    sf.write(wav, np.zeros(300_000, np.int16), 300_000, subtype="PCM_16")
+    code, out, err = _run(capsys, wav, "--model", world["bundle"], "-o", tmp_path / "c.csv", "--summary",
+                          tmp_path / "s.json", "--pair")
+    assert code == 0, err
+    assert (tmp_path / "c.csv").read_text().strip() == ",".join(CALL_COLUMNS + ["p_F", "p_M", "predicted"])
+    summary = json.loads((tmp_path / "s.json").read_text())
+    assert summary["n_calls"] == 0 and summary["decision"] is None and summary["posterior"] == 0.5
+    assert "0 calls, no decision" in out
+
+
+def test_feature_member_scores_auto_scored_features(world, capsys, tmp_path):
+    """A classical member on the 9 features: a new recording's features are computed, its properties auto-scored."""
+    from usvflow.classify.bundle import load_bundle
+    from usvflow.features.columns import PROPERTIES
+    from usvflow.features.extract import compute_features
+
+    frames, labels = [], []
+    for animal, sex in (("F01", 0), ("M01", 1), ("F02", 0)):
+        calls = detect_file(world["wavs"][animal]).calls
+        feats, _ = compute_features(calls, world["wavs"][animal])
+        for prop in PROPERTIES:
+            feats[prop] = feats[f"auto_{prop}"]
+        frames.append(feats)
+        labels += [sex] * len(feats)
+    feats = pd.concat(frames, ignore_index=True)
+    bundle = load_bundle(world["bundle"])
+    fitted = fit_classical("ridge_feat9", input_matrix("feat9", feats), np.array(labels), None, seed_key="f")
+    bundle["members"]["classical"]["model"] = fitted
+    bundle["members"]["classical"]["name"] = "ridge_feat9"
+    save_bundle(tmp_path / "feat.pt", bundle)
+    code, _, err = _run(capsys, world["wavs"]["M02"], "--model", tmp_path / "feat.pt", "--member", "classical",
+                        "-o", tmp_path / "c.csv", "--summary", tmp_path / "s.json")
+    assert code == 0, err
+    calls = pd.read_csv(tmp_path / "c.csv")
+    assert len(calls) > 10 and calls["p_M"].between(0, 1).all() and calls["p_M"].std() > 0
+    assert json.loads((tmp_path / "s.json").read_text())["model"] == "ridge_feat9"
+
+
 def _bad_inputs(world, tmp):
     low = tmp / "low.wav"
     sf.write(low, np.zeros(96_000, np.float32), 192_000, subtype="FLOAT")

@@ -232,7 +232,7 @@ def evaluate_pair(bundle: dict[str, Any], wav: str | Path, truth: pd.DataFrame, 
     """Score ``usvflow classify --pair`` on one simulated pair recording against its truth (one row per call with
     ``onset_s``, ``offset_s`` and the emitter's class in the task's column): the true share of class-1 calls, the
     estimate and its interval, and how well the detected calls were attributed one by one."""
-    task_column = {"sex": "sex", "strain": "strain"}.get(bundle["task"], bundle["task"])
+    task_column = bundle["training"].get("label_column", bundle["task"])
     classes = bundle["classes"]
     res = classify_recording(bundle, wav, member=member, pair=True, level=level)
     share = res.summary["pair"]["share"][classes[1]]
