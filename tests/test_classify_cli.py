@@ -11,7 +11,7 @@ import pytest
 import soundfile as sf
 from test_bundle import _member
 
-from usvflow.classify.bundle import make_bundle, save_bundle
+from usvflow.classify.bundle import FORMAT_VERSION, load_pt, make_bundle, save_bundle, save_pt
 from usvflow.classify.classical import input_matrix
 from usvflow.classify.final import fit_classical, train_final_network
 from usvflow.classify.folds import FoldData
@@ -178,8 +178,19 @@ def _bad_inputs(world, tmp):
     nocols.write_text("start,end\n1,2\n")
     backwards = tmp / "backwards.csv"
     backwards.write_text("onset_s,offset_s\n1.0,2.0\n3.0,2.5\n")
+    corrupt = tmp / "corrupt.wav"
+    corrupt.write_bytes(b"RIFF\x10\x00\x00\x00WAVEfmt garbage")
     wav, bundle = world["wavs"]["M02"], world["bundle"]
+    # bundles written by another usvflow: a newer bundle format, and a detector parameter this version lacks
+    newer, odd = tmp / "newer.pt", tmp / "odd.pt"
+    blob = load_pt(bundle)
+    save_pt(newer, {**blob, "format_version": FORMAT_VERSION + 1, "usvflow_version": "9.0.0"})
+    blob["input"]["detector"]["params"]["threshold_jitter_db"] = 1.0
+    save_pt(odd, blob)
     return [
+        ([corrupt, "--model", bundle], "corrupt.wav: "),
+        ([wav, "--model", newer], f"newer.pt: bundle format {FORMAT_VERSION + 1} was written by a newer usvflow (9.0.0)"),
+        ([wav, "--model", odd], "parameter(s) threshold_jitter_db that this usvflow"),
         ([low, "--model", bundle], "low.wav: sample rate 192000 Hz is below the 248000 Hz this sex bundle needs"),
         ([wav, "--model", tmp / "none.pt"], "none.pt: model bundle not found"),
         ([wav, "--model", junk], "junk.pt: not a usvflow model bundle"),
