@@ -127,6 +127,8 @@ RESOURCES: dict[str, tuple[int, int]] = {
     "segment_evaluate": (4000, 20), "segment_features": (3000, 20),
     "plot_squeakout_fig3": (2000, 10), "plot_squeakout_fig5": (2000, 10), "plot_squeakout_fig6": (2000, 10),
     "summary": (500, 5),
+    "aggregation_model": (2000, 10), "plot_aggregation": (1000, 5), "final_cnn": (4000, 30),
+    "final_classical": (3000, 20), "bundle": (2000, 5), "simulate_pairs": (2000, 10), "evaluate_pairs": (2000, 15),
 }
 
 #: The paper preset: 29 recordings of 3-4 min (3x the default's audio per recording, 2x the animals), networks
@@ -142,6 +144,7 @@ PAPER_RESOURCES: dict[str, tuple[int, int]] = {
     # --preset paper: peak RSS 4.9 GB with 30 held-out calls, 5.5 GB with 90 (~9 MB per further held-out
     # call), so ~10.5-11 GB for 590; 14 GB leaves a margin.
     "network_fold": (14000, 60),
+    "final_cnn": (16000, 480), "final_classical": (12000, 240),
 }
 
 
