@@ -13,8 +13,9 @@ Protocol (Methods, "Linear regression and support vector machines" and "Performa
   permutations, predictions pooled); the test labels stay true, so the control should sit at chance.
 
 Inputs (:data:`INPUTS`): ``spectrogram`` (100 x 100 images / 255), ``feat9`` (the paper's 9 features,
-z-scored on the training set), ``semiconv`` (24 features + FF line in kHz + log10 time and spectral marginals,
-z-scored on the training set: the 457-dimensional input of the semi-convolutional network).
+z-scored on the training set), ``semiconv`` (24 features + FF line in kHz + the time and spectral marginals,
+each scaled to its call's maximum; z-scored on the training set: the 457-dimensional input of the
+semi-convolutional network).
 
 Model names, as used in ``results/train/{task}/loao/{fold}/{model}.*``: ``ridge``, ``svm`` (spectrograms),
 ``ridge_feat9``, ``svm_feat9``, ``ridge_semiconv``, ``svm_semiconv``, each also with ``_shuffled``.
@@ -58,9 +59,10 @@ def input_matrix(kind: str, table: pd.DataFrame, images: np.ndarray | None = Non
     if kind == "semiconv":
         if vectors is None:
             raise ValueError("semiconv input needs the feature vectors")
+        # The marginals are per-call shapes in [0, 1] (usvflow.features.extract), 0 where there is no call:
+        # taken as they are (a log would map every empty bin to one arbitrary constant).
         return np.hstack([table[FEATURES_24].to_numpy(float), vectors["ff_line"] / 1000.0,
-                          np.log10(vectors["time_marginal"].astype(float) + 1e-9),
-                          np.log10(vectors["spectral_marginal"].astype(float) + 1e-9)])
+                          vectors["time_marginal"].astype(float), vectors["spectral_marginal"].astype(float)])
     raise ValueError(f"unknown input {kind!r}; choose one of {', '.join(INPUTS)}")
 
 

@@ -59,6 +59,8 @@ DEFAULT_PARAMS: dict[str, Any] = {
     "tv_weight": 0.08,  # total-variation strength on the [0, 1]-scaled whitened dB image
     "edge_scale": 4.0,  # MATLAB edge(): squared gradient above scale x its mean
     "edge_min_db": 9.0,  # an edge must border sound this far above the floor (denoised)
+    "support_db": 6.0,  # the denoised spectrogram keeps bins this far above the floor (denoised image)
+    "denoised_floor_db": 60.0,  # Wiener entropy: empty bins of the denoised spectrogram, dB below the call's peak
     "interp_jump_hz": 5_000.0,  # the paper's single-bin replacement rule
     "min_segment_s": 0.002,
     "min_ff_s": 0.0015,  # an FF line shorter than this (in voiced time) is noise: the call gets NaN features  # shorter pieces at the ends of FF, cut off by a break or jump, are noise
