@@ -77,6 +77,19 @@ def accuracies(metrics: pd.DataFrame, task: str, model: str, split: str | None =
     return pd.to_numeric(m.set_index("fold")[column], errors="coerce").astype(float).sort_index()
 
 
+def chosen_regularisation(metrics: pd.DataFrame, task: str, model: str) -> float | None:
+    """The value of a classical model's regularisation chosen most often over its folds (nested
+    leave-one-animal-out; ties: the larger, i.e. stronger for ridge); None when no fold recorded one."""
+    m = metrics[(metrics["task"] == task) & (metrics["model"] == model)]
+    if "hyperparameter" not in m:
+        return None
+    values = [h["value"] for h in m["hyperparameter"] if isinstance(h, dict) and h.get("value") is not None]
+    if not values:
+        return None
+    counts = pd.Series(values).value_counts()
+    return float(max(counts[counts == counts.max()].index))
+
+
 def per_animal(predictions: pd.DataFrame, table: pd.DataFrame, model: str, chance: float) -> pd.DataFrame:
     """Accuracy per animal over its test calls (all folds pooled), with a one-sided binomial test vs chance."""
     p = predictions[predictions["model"] == model].merge(table[["call_uid", "animal", "sex", "strain"]],
