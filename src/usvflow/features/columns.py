@@ -67,7 +67,8 @@ DEFAULT_PARAMS: dict[str, Any] = {
     "duration_offset_s": 0.0,  # added to (last - first) x hop; see estimate_duration
     # auto-scoring
     "flat_slope_hz_per_s": 1.0e5,  # |slope| below 0.1 kHz/ms is flat (as the simulator's truth)
-    "jump_hz": 6_000.0,  # a step between neighbouring FF bins larger than this is a break
+    "jump_hz": 6_000.0,  # a step between neighbouring FF bins larger than this (and unlike its neighbours) is a break
+    "edge_band_hz": 3_000.0,  # FF pieces this close to f_lo_hz are low-frequency noise, not a piece of the call
     "peak_prominence_hz": 3_000.0,
     "min_break_bins": 1,
     "broadband_db": 12.0,  # a bin is broadband when energy this far above the floor ...

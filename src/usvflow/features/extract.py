@@ -228,9 +228,43 @@ def _trim_fragments(ff: np.ndarray, min_bins: float, jump_hz: float) -> np.ndarr
             return ff
 
 
-def _runs_of_zeros(v: np.ndarray) -> int:
-    z = np.concatenate([[0], (v == 0).astype(int), [0]])
-    return int(np.sum(np.diff(z) == 1))
+def _jump_mask(ff: np.ndarray, jump_hz: float, half_window: int = 3) -> np.ndarray:
+    """Per step of FF (length ``ff.size - 1``): a jump, i.e. a step between two voiced bins larger than
+    ``jump_hz`` that departs by more than ``jump_hz / 2`` from the median step around it (``half_window``
+    steps either side, itself included). A steep but steady sweep (several kHz per bin, every step alike) is
+    a line, not a string of breaks; a step call's jump stands out from the flat steps around it, also when
+    the paper's single-bin interpolation has split it into two half-steps."""
+    voiced = ff > 0
+    steps = np.diff(ff)
+    both = voiced[1:] & voiced[:-1]
+    out = np.zeros(steps.size, bool)
+    for j in np.flatnonzero(both & (np.abs(steps) > jump_hz)):
+        lo, hi = max(0, j - half_window), min(steps.size, j + half_window + 1)
+        around = steps[lo:hi][both[lo:hi]]
+        out[j] = abs(steps[j] - float(np.median(around))) > jump_hz / 2
+    return out
+
+
+def line_pieces(ff: np.ndarray, p: dict) -> list[tuple[int, int]]:
+    """The pieces of the FF line a scorer counts: voiced runs split at breaks (FF = 0) and jumps
+    (:func:`_jump_mask`), without specks shorter than ``min_segment_s`` and without pieces lying at the
+    bottom edge of the band (median FF within ``edge_band_hz`` of ``f_lo_hz``: low-frequency noise reaching
+    into the band peaks there, a call does not). ``[start, stop)`` bin indices."""
+    voiced = ff > 0
+    if not voiced.any():
+        return []
+    cut = _jump_mask(ff, p["jump_hz"])
+    pieces, start = [], None
+    for j in range(ff.size):
+        if voiced[j] and start is None:
+            start = j
+        end_here = start is not None and (j == ff.size - 1 or not voiced[j + 1] or cut[j])
+        if end_here:
+            pieces.append((start, j + 1))
+            start = None
+    min_bins = p["min_segment_s"] / max(p["hop_s"], 1e-9)
+    return [(a, b) for a, b in pieces
+            if b - a >= min_bins and np.median(ff[a:b]) > p["f_lo_hz"] + p["edge_band_hz"]]
 
 
 def auto_score(ff: np.ndarray, hop_s: float, broadband_bins: int, p: dict) -> dict[str, float]:
@@ -238,17 +272,19 @@ def auto_score(ff: np.ndarray, hop_s: float, broadband_bins: int, p: dict) -> di
 
     direction: the majority of rising / falling / flat steps of FF (|slope| < ``flat_slope_hz_per_s`` is flat;
     jumps and breaks excluded; tremolo removed by smoothing first); peaks: local maxima of FF (breaks bridged)
-    with prominence ≥ ``peak_prominence_hz``; breaks: runs of FF = 0 plus jumps > ``jump_hz``; broadband: at
+    with prominence ≥ ``peak_prominence_hz``; breaks: the gaps and jumps between the pieces of
+    :func:`line_pieces` (a noise detection of scattered fragments is not a call with 8 breaks); broadband: at
     least ``broadband_min_bins`` broadband time bins; tremolo: periodic FF modulation (autocorrelation salience
     and depth); complexity: peaks + breaks ≥ 2, or tremolo.
     """
     voiced = ff > 0
     if voiced.sum() < 2:
         return {k: (0.0 if voiced.any() else np.nan) for k in PROPERTIES}
-    steps = np.diff(ff)
     both = voiced[1:] & voiced[:-1]
-    jumps = both & (np.abs(steps) > p["jump_hz"])
-    breaks = _runs_of_zeros(ff[np.flatnonzero(voiced)[0]:np.flatnonzero(voiced)[-1] + 1]) + int(jumps.sum())
+    jumps = _jump_mask(ff, p["jump_hz"])
+    # Breaks: where the line is disconnected, i.e. between consecutive pieces of a real line (noise specks
+    # and low-frequency noise at the band edge are not pieces of the call's line).
+    breaks = max(0, len(line_pieces(ff, p)) - 1)
     # Bridge breaks by interpolation (as a human reads a broken line); steps stay, as in the truth.
     level = np.interp(np.arange(ff.size), np.flatnonzero(voiced), ff[voiced])
     # Tremolo: salience of the detrended line, with a period in the plausible range and a visible depth.
