@@ -77,6 +77,17 @@ def accuracies(metrics: pd.DataFrame, task: str, model: str, split: str | None =
     return pd.to_numeric(m.set_index("fold")[column], errors="coerce").astype(float).sort_index()
 
 
+def majority_baseline(metrics: pd.DataFrame, task: str, model: str = "cnn") -> pd.Series:
+    """Per fold, the accuracy of always answering the most common value of its test calls: the baseline a
+    skewed property task's accuracy must beat (84 % of calls have no break; chance 1/K would be 25 %)."""
+    m = metrics[(metrics["task"] == task) & (metrics["model"] == model)]
+    if "class_counts_test" not in m:
+        return pd.Series(dtype=float)
+    share = [max(c) / sum(c) if isinstance(c, (list, tuple, np.ndarray)) and sum(c) > 0 else np.nan
+             for c in m["class_counts_test"]]
+    return pd.Series(share, index=m["fold"].to_numpy(), dtype=float).sort_index()
+
+
 def chosen_regularisation(metrics: pd.DataFrame, task: str, model: str) -> float | None:
     """The value of a classical model's regularisation chosen most often over its folds (nested
     leave-one-animal-out; ties: the larger, i.e. stronger for ridge); None when no fold recorded one."""
@@ -255,7 +266,8 @@ def plot_fig3(metrics: pd.DataFrame, curve: pd.DataFrame, curve_label: str, filt
 
 
 def plot_fig4(metrics: pd.DataFrame, labels: dict[str, pd.Series], coefs: pd.Series, dataset: str) -> plt.Figure:
-    """B-E property CNNs per value with chance and value distribution; G-H 9-feature DNN vs ridge vs SVM;
+    """B-E property CNNs per value with the value distribution, balanced accuracy (chance 1/K) and accuracy
+    against the majority-value baseline; G-H 9-feature DNN vs ridge vs SVM;
     I ridge coefficients; K-L semi-convolutional DNN vs ridge vs SVM."""
     fig = plt.figure(figsize=(12, 7.5))
     gs = fig.add_gridspec(2, 4, hspace=0.6, wspace=0.45)
@@ -271,13 +283,19 @@ def plot_fig4(metrics: pd.DataFrame, labels: dict[str, pd.Series], coefs: pd.Ser
             ax.bar(x, dist.to_numpy(), color="#9ecae1", width=0.8, label="share of calls")
             ax.errorbar(x, np.nanmean(per, 0), yerr=np.nanstd(per, 0, ddof=1) / np.sqrt(len(per)) if len(per) > 1 else None,
                         fmt="o", color="#d6604d", label="per value")
-            mean = m["accuracy"].mean() * 100
-            ax.axhline(mean, color="#67001f", lw=1.5, label="overall")
-            ax.axhline(100 / len(classes), color="0.6", lw=1, ls="--", label="chance")
-            sh = accuracies(metrics, task, "cnn_shuffled")
+            # Balanced accuracy first (chance 1/K), then accuracy against the real baseline: the majority value.
+            bal = accuracies(metrics, task, "cnn", column="balanced_accuracy").mean() * 100
+            acc, major = m["accuracy"].mean() * 100, majority_baseline(metrics, task).mean() * 100
+            ax.axhline(bal, color="#d6604d", lw=1.5, label="balanced accuracy")
+            ax.axhline(100 / len(classes), color="#d6604d", lw=1, ls="--", alpha=LIGHT, label="its chance (1/K)")
+            ax.axhline(acc, color="#67001f", lw=1.5, label="accuracy")
+            ax.axhline(major, color="0.4", lw=1, ls="--", label="majority baseline")
+            sh = accuracies(metrics, task, "cnn_shuffled", column="balanced_accuracy")
             if len(sh):
-                ax.axhline(sh.mean() * 100, color="#67001f", lw=1, alpha=LIGHT, ls=":", label="shuffled")
+                ax.axhline(sh.mean() * 100, color="#d6604d", lw=1, alpha=LIGHT, ls=":", label="shuffled (balanced)")
             ax.set_xticks(x, classes)
+            ax.set_xlabel(f"balanced {bal:.0f} % (chance {100 / len(classes):.0f}); acc. {acc:.0f} % "
+                          f"(majority {major:.0f})", fontsize=6)
         ax.set_ylim(0, 100)
         ax.set_title(f"{'BCDE'[i]}  {task}", fontsize=8, loc="left")
         if i == 0:
