@@ -31,7 +31,8 @@ def alternation(values: Iterable[Any]) -> str:
 # --------------------------------------------------------------------------------------------- settings per rule
 
 #: Keys of the merged ``train`` settings that every network fold reads (besides its architecture and protocol).
-TRAIN_SHARED = ("seed", "batch_size", "augmentation", "min_test_calls", "shuffle_repeats", "curve_every", "preset")
+TRAIN_SHARED = ("seed", "batch_size", "augmentation", "min_test_calls", "shuffle_repeats", "curve_every", "preset",
+                "class_weight_power")
 
 
 def train_protocol(task: str, family: str) -> str:
