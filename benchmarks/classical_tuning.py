@@ -62,8 +62,9 @@ def main() -> None:
         dt, cpu = time.perf_counter() - t0, time.process_time() - c0
         total += cpu
         a = np.asarray(acc) * 100
+        sem = a.std(ddof=1) / np.sqrt(a.size) if a.size > 1 else float("nan")
         picks = ", ".join(f"{v:g} x{k}" for v, k in sorted(Counter(chosen).items()))
-        print(f"{model:26s} {a.mean():5.1f} ± {a.std(ddof=1) / np.sqrt(a.size):4.1f} %  (n={a.size})  "
+        print(f"{model:26s} {a.mean():5.1f} ± {sem:4.1f} %  (n={a.size})  "
               f"{cpu:6.1f} s CPU ({dt:.1f} s wall)   chosen: {picks}", flush=True)
     print(f"total {total:.1f} s CPU, one BLAS thread (as a workflow job)")
 
