@@ -63,6 +63,9 @@ def test_class_weights_and_balanced_subsample():
     w = tk.class_weights(y, 3)
     assert w[2] == 0 and w[1] == pytest.approx(3 * w[0])
     assert (w[y]).mean() == pytest.approx(1.0)
+    tempered = tk.class_weights(y, 3, power=0.5)  # square root of inverse frequency: ratio sqrt(3)
+    assert tempered[1] == pytest.approx(np.sqrt(3) * tempered[0]) and (tempered[y]).mean() == pytest.approx(1.0)
+    assert np.allclose(tk.class_weights(y, 3, power=0.0)[:2], 1.0)
     keep = tk.balanced_subsample(y, np.random.default_rng(0))
     assert np.bincount(y[keep]).tolist() == [10, 10]
 

@@ -154,13 +154,16 @@ def balanced_subsample(y: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return np.sort(keep)
 
 
-def class_weights(y: np.ndarray, n_classes: int) -> np.ndarray:
-    """Loss weight per class, inverse to its frequency (mean weight 1 over the calls); 0 for absent classes."""
+def class_weights(y: np.ndarray, n_classes: int, power: float = 1.0) -> np.ndarray:
+    """Loss weight per class, ``(1 / frequency) ** power`` scaled to a mean weight of 1 over the calls; 0 for
+    absent classes. ``power`` 1: inverse frequency (every class weighs the same in the loss); 0.5: tempered
+    (square root; a rare class gains weight without a 60-fold ratio that makes the network call common calls
+    rare); 0: unweighted."""
     counts = np.bincount(y, minlength=n_classes).astype(float)
     w = np.zeros(n_classes)
     present = counts > 0
-    w[present] = len(y) / (present.sum() * counts[present])
-    return w
+    w[present] = (len(y) / (present.sum() * counts[present])) ** float(power)
+    return w * len(y) / max(float(counts @ w), 1e-12)
 
 
 def plan_folds(samples: pd.DataFrame, settings: dict[str, Any], simulated: bool) -> list[tuple[str, str, str, str]]:

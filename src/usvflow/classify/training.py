@@ -148,12 +148,14 @@ def train_network(model: nn.Module, inputs: Sequence[torch.Tensor], y: np.ndarra
                   augment: Callable[[list[torch.Tensor], torch.Generator], list[torch.Tensor]] | None = None,
                   batch_size: int = 64, curve_every: int = 10, device: torch.device | None = None,
                   log: Callable[[str], None] | None = None, recalibrate_bn: bool = True,
-                  runtime: Runtime | dict[str, Any] | None = None) -> TrainResult:
+                  runtime: Runtime | dict[str, Any] | None = None,
+                  class_weight_power: float = 1.0) -> TrainResult:
     """Train ``model`` on ``inputs[*][train_idx]`` with labels ``y`` (class indices) and evaluate on test_idx.
 
     ``augment(batch_inputs, generator)`` returns the augmented batch (training only). With
     ``recalibrate_bn`` the batch-norm statistics are finally re-estimated on the clean training calls
-    (:func:`recalibrate_batch_norm`). The learning curve
+    (:func:`recalibrate_batch_norm`). The loss weighs classes by :func:`~.tasks.class_weights` with
+    ``class_weight_power``. The learning curve
     records, every ``curve_every`` iterations, the test accuracy and the mean L2 norm of the per-iteration
     change of all weights since the previous record.
 
@@ -175,7 +177,7 @@ def train_network(model: nn.Module, inputs: Sequence[torch.Tensor], y: np.ndarra
     amp = (lambda: autocast(rt, device))  # noqa: E731
     inputs = [t.to(device) for t in inputs]
     y_t = torch.as_tensor(y, device=device)
-    w = torch.as_tensor(class_weights(y[train_idx], n_classes), dtype=torch.float32, device=device)
+    w = torch.as_tensor(class_weights(y[train_idx], n_classes, class_weight_power), dtype=torch.float32, device=device)
     gen = torch.Generator(device=device).manual_seed(seed)
     order_rng = np.random.default_rng(seed)
     test_t = torch.as_tensor(test_idx, device=device)

@@ -32,7 +32,7 @@ def alternation(values: Iterable[Any]) -> str:
 
 #: Keys of the merged ``train`` settings that every network fold reads (besides its architecture and protocol).
 TRAIN_SHARED = ("seed", "batch_size", "augmentation", "min_test_calls", "shuffle_repeats", "curve_every", "preset",
-                "runtime")
+                "runtime", "class_weight_power")
 
 
 def train_protocol(task: str, family: str) -> str:
