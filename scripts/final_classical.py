@@ -7,7 +7,13 @@ import pandas as pd
 from usvflow.classify.bundle import save_pt
 from usvflow.classify.classical import check_alignment
 from usvflow.classify.classical_tasks import MODELS, encode_labels
-from usvflow.classify.final import choose_classical, classical_inputs, eligible_classical, fit_classical
+from usvflow.classify.final import (
+    choose_classical,
+    classical_inputs,
+    eligible_classical,
+    fit_classical,
+    loao_regularisation,
+)
 from usvflow.workflow.script import script_main
 
 
@@ -37,7 +43,8 @@ def main(smk):
         X = classical_inputs(kind, images=np.load(smk.input.images))
     else:
         X = classical_inputs(kind, feats, vectors=vectors)
-    fitted = fit_classical(name, X, y, smk.params.classical, seed_key=f"{task}/final/{name}")
+    params = loao_regularisation(metrics, name, dict(smk.params.classical))
+    fitted = fit_classical(name, X, y, params, seed_key=f"{task}/final/{name}")
     means = {m: float(np.mean([r["accuracy"] for r in metrics if r["model"] == m and r["accuracy"] is not None]))
              for m in eligible if any(r["model"] == m and r["accuracy"] is not None for r in metrics)}
     fitted.update(task=task, classes=[spec["negative"], spec["positive"]], loao_accuracy=acc,

@@ -45,7 +45,8 @@ def world(tmp_path_factory, config):
     settings = train_job_settings(train_settings({**copy.deepcopy(config), "preset": "test"}), "sex", "cnn")
     net, _ = train_final_network("sex", "cnn", FoldData(table=table, images=stack), settings, log=None)
     y = (table["sex"] == "M").to_numpy(int)
-    fitted = fit_classical("ridge", input_matrix("spectrogram", table, images=stack), y, None, seed_key="cli")
+    fitted = fit_classical("ridge", input_matrix("spectrogram", table, images=stack), y, {"ridge_alpha": 1.0},
+                           seed_key="cli")
     rng = np.random.default_rng(0)
     spec = {"family": "cnn", "n_classes": 2, "config": dict(net.config.__dict__), "state_dict": net.state_dict()}
     members = {"cnn": _member("cnn", "network", spec, rng, "probability"),
@@ -157,7 +158,8 @@ def test_feature_member_scores_auto_scored_features(world, capsys, tmp_path):
         labels += [sex] * len(feats)
     feats = pd.concat(frames, ignore_index=True)
     bundle = load_bundle(world["bundle"])
-    fitted = fit_classical("ridge_feat9", input_matrix("feat9", feats), np.array(labels), None, seed_key="f")
+    fitted = fit_classical("ridge_feat9", input_matrix("feat9", feats), np.array(labels), {"ridge_alpha": 1.0},
+                           seed_key="f")
     bundle["members"]["classical"]["model"] = fitted
     bundle["members"]["classical"]["name"] = "ridge_feat9"
     save_bundle(tmp_path / "feat.pt", bundle)

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 from torch import nn
 
-from .classical import balance, input_matrix
+from .classical import HYPERPARAMETERS, balance, grid_of, input_matrix, uses_kernel
 from .classical_tasks import DEFAULT_PARAMS, MODELS
 from .folds import FoldData, run_fold
 from .tasks import task_labels
@@ -95,6 +95,24 @@ def standardise_with(X: np.ndarray, stats: dict[str, np.ndarray]) -> np.ndarray:
     return (X - stats["mean"]) / stats["sd"]
 
 
+def loao_regularisation(metrics: list[dict[str, Any]], model: str, params: dict[str, Any]) -> dict[str, Any]:
+    """``params`` with the model's regularisation fixed to the value its leave-one-animal-out folds chose most
+    often by nested selection (their ``hyperparameter``); ties go to the stronger regularisation, no choice on
+    record to the middle of the grid. The final fit on every animal has no held-out animal left to choose with."""
+    estimator = MODELS[model][0]
+    _, key = HYPERPARAMETERS[estimator]
+    grid = grid_of(estimator, params)  # strongest first
+    chosen = [float(r["hyperparameter"]["value"]) for r in metrics
+              if r.get("model") == model and r.get("hyperparameter") and r["hyperparameter"].get("value") is not None]
+    if chosen:
+        counts = {v: chosen.count(v) for v in chosen}
+        order = {v: i for i, v in enumerate(grid)}
+        value = min(counts, key=lambda v: (-counts[v], order.get(v, len(grid))))
+    else:
+        value = grid[len(grid) // 2]
+    return {**params, key: value}
+
+
 def fit_classical(model: str, X: np.ndarray, y: np.ndarray, params: dict[str, Any] | None, seed_key: str
                   ) -> dict[str, Any]:
     """Fit ``model`` (ridge, svm, ridge_feat9, ...) on every labelled row of ``X`` (class-balanced as in the LOAO
@@ -104,6 +122,9 @@ def fit_classical(model: str, X: np.ndarray, y: np.ndarray, params: dict[str, An
 
     p = dict(DEFAULT_PARAMS, **(params or {}))
     estimator, kind = MODELS[model]
+    _, key = HYPERPARAMETERS[estimator]
+    if isinstance(p[key], (list, tuple)):
+        raise ValueError(f"{key}: one value for the final fit, not the grid {p[key]} (see loao_regularisation)")
     labelled = np.flatnonzero(y >= 0)
     rng = np.random.default_rng(np.random.SeedSequence([int(p["seed"]), *map(ord, seed_key)]))
     keep = labelled[balance(y[labelled], rng, int(p["max_train_per_class"]))]
@@ -114,9 +135,14 @@ def fit_classical(model: str, X: np.ndarray, y: np.ndarray, params: dict[str, An
         stats = _fill_stats(Xtr.astype(float))
         out["standardise"] = stats
         Xtr = standardise_with(Xtr.astype(float), stats)
-    if estimator == "ridge":
+    if estimator == "ridge" and uses_kernel(estimator, len(Xtr), Xtr.shape[1]):
+        # the folds' dual form (KernelRidgeClassifier): labels {0, 1}, decision = prediction - 0.5
         fit = Ridge(alpha=p["ridge_alpha"], fit_intercept=True).fit(Xtr, ytr.astype(float))
         out.update(coef=np.asarray(fit.coef_, float), intercept=float(fit.intercept_) - 0.5)
+    elif estimator == "ridge":
+        # the folds' primal form (RidgeClassifier): labels -1/+1, so scores on the folds' scale (calibration)
+        fit = Ridge(alpha=p["ridge_alpha"], fit_intercept=True).fit(Xtr, 2.0 * ytr - 1.0)
+        out.update(coef=np.asarray(fit.coef_, float), intercept=float(fit.intercept_))
     elif estimator == "svm_linear":
         fit = SVC(kernel="linear", C=p["svm_c"]).fit(Xtr, ytr)
         out.update(coef=np.asarray(fit.coef_[0], float), intercept=float(fit.intercept_[0]))
