@@ -196,3 +196,67 @@ def test_parameter_counts_without_torch_match_the_networks(width, base, depth):
 
     assert squeakout_parameters(width) == count_parameters(SqueakOut(width=width))
     assert unet_parameters(base, depth) == count_parameters(UNet(base=base, depth=depth))
+
+
+# ------------------------------------------------------------------------------------------ refinement loop
+
+
+def test_erosion_keeps_long_thin_calls_with_the_thickness_guard():
+    m = np.zeros((20, 60), bool)
+    m[5:10, 2:58] = True  # a long call 5 rows thick: 280 px, far above the area rule's 32
+    paper, applied = erode_large_segments(m, kernel=(4, 2), min_factor=4)
+    assert applied == 1 and paper.sum(0).max() == 2  # the paper's rule leaves it 2 rows thick
+    guarded, applied = erode_large_segments(m, kernel=(4, 2), min_factor=4, min_thickness=4)
+    assert applied == 0 and (guarded == m).all()
+    thick = np.zeros((20, 60), bool)
+    thick[2:14, 2:58] = True  # 12 rows: eroded to 9, still thick enough, so the guard lets it through
+    out, applied = erode_large_segments(thick, kernel=(4, 2), min_factor=4, min_thickness=4)
+    assert applied == 1 and out.sum(0).max() == 9
+
+
+def _blob_crops(n: int, size: int = 32, seed: int = 0):
+    """Bright horizontal bars on noise (calls) and noise alone; the truth is each bar, the start masks a
+    dilated (too thick) copy of it, as a threshold gives around a loud call."""
+    from scipy import ndimage as ndi
+
+    rng = np.random.default_rng(seed)
+    images = rng.integers(0, 60, (n, size, size)).astype(np.uint8)
+    truth = np.zeros((n, size, size), bool)
+    is_noise = np.arange(n) % 4 == 3
+    for i in np.flatnonzero(~is_noise):
+        r, c = rng.integers(4, size - 10), rng.integers(2, 10)
+        truth[i, r:r + 5, c:c + 18] = True
+    images[truth] = 220
+    start = np.stack([ndi.binary_dilation(t, iterations=2) for t in truth])
+    return images, start, is_noise, truth
+
+
+def test_refinement_scores_every_step_on_the_chosen_device():
+    from usvflow.segment.refine import RefineConfig, refine_masks
+
+    images, start, is_noise, truth = _blob_crops(24)
+    cfg = RefineConfig(unet_base=4, unet_depth=2, pretrain_epochs=1, call_epochs=1, noise_epochs=1, max_rounds=2,
+                       lr=3e-3, batch_size=4, batches_per_epoch=3, seed=0)
+    res = refine_masks(images, start, is_noise, truth, cfg, log=lambda s: None, device="cpu")
+    steps = [(s["step"], s["round"]) for s in res.steps]
+    assert steps[0] == ("threshold", 0) and ("erosion", 1) in steps and ("calls + noise tasks", 1) in steps
+    assert all("dice_mean" in s for s in res.steps)  # Dice against the truth after every step
+    calls = ~is_noise
+    assert res.masks.shape == start[calls].shape and (res.threshold_masks == start[calls]).all()
+    assert res.steps[0]["dice_mean"] == pytest.approx(dice_score(start[calls], truth[calls]).mean() * 100)
+
+
+def test_refinement_verdict_is_a_paired_test_against_the_threshold_masks():
+    from usvflow.segment.refine import RefineResult, refinement_verdict
+
+    _, start, is_noise, truth = _blob_crops(40, seed=1)
+    calls = ~is_noise
+    thr, tru = start[calls], truth[calls]
+    steps = [dict(step="threshold", round=0, dice_mean=50.0), dict(step="erosion", round=1, dice_mean=80.0)]
+    better = refinement_verdict(RefineResult(masks=tru.copy(), steps=steps, threshold_masks=thr), tru)
+    assert better["beats_threshold"] and better["p"] < 1e-3 and better["final_dice"] == pytest.approx(100)
+    assert better["best_step"] == "erosion 1" and better["rounds"] == 1
+    same = refinement_verdict(RefineResult(masks=thr.copy(), steps=steps[:1], threshold_masks=thr), tru)
+    assert not same["beats_threshold"] and same["p"] == 1.0 and same["best_step"] == "threshold"
+    worse = refinement_verdict(RefineResult(masks=np.zeros_like(thr), steps=steps, threshold_masks=thr), tru)
+    assert not worse["beats_threshold"] and worse["difference"] < 0
