@@ -27,6 +27,7 @@ import torch.nn.functional as F
 from .settings import MOBILENET_V2_SETTINGS, MODELS
 from .settings import make_divisible as _make_divisible
 
+
 def conv_bn_relu6(cin: int, cout: int, kernel: int = 3, stride: int = 1, groups: int = 1) -> nn.Sequential:
     """Convolution → batch norm → ReLU6 (the MobileNetV2 building block)."""
     return nn.Sequential(
