@@ -101,9 +101,9 @@ def test_test_preset_runs_every_rule(clone):
     assert jobs.pop("train_feature_dnn") == 4, jobs
     assert jobs.pop("aggregation_model") == 1, jobs  # its per-recording curve (the bundles do not use it)
     assert set(jobs) == {"fig4", "network_tables", "plot_aggregation", "summary", "all"}, jobs
-    # A new segmentation learning rate: the three models retrain and are re-evaluated; crops and refinement stay.
+    # A new segmentation learning rate: the four models retrain (each seed) and are re-evaluated; crops and refinement stay.
     jobs = _rerun_after(clone, {"segment": {"test": {"lr": 0.002}}})
-    assert jobs.pop("segment_train") == 3, jobs
+    assert jobs.pop("segment_train") == 8, jobs  # 4 models x 2 seeds
     assert "segment_dataset" not in jobs and "segment_refine" not in jobs, jobs
     assert set(jobs) <= {"segment_evaluate", "segment_features", "plot_squeakout_fig6", "summary", "all"}, jobs
 
