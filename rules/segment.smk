@@ -111,11 +111,6 @@ rule segment_evaluate:
             for m in SEGMENT_MODELS
             for s in SEGMENT_SEEDS
         ],
-        # the first seed's networks, timed on this job's device
-        models=[
-            SEGMENT_RUN.format(model=m, seed=SEGMENT_SEEDS[0]) + ".pt"
-            for m in SEGMENT_MODELS
-        ],
     output:
         table=report(
             "figures/squeakout_table1.csv",
@@ -132,7 +127,6 @@ rule segment_evaluate:
     threads: 1
     resources:
         **res("segment_evaluate"),
-        gpu=1,
     params:
         models=SEGMENT_MODELS,
         seeds=SEGMENT_SEEDS,

@@ -4,14 +4,12 @@ import json
 import numpy as np
 import torch
 
-from usvflow.classify.training import pick_device
 from usvflow.report import paper
 from usvflow.report.summary import write_stats
 from usvflow.segment.dataset import load_dataset, score_masks
 from usvflow.segment.models import SqueakOut, UNet, count_parameters
 from usvflow.segment.settings import BASELINES, MODELS, PAIRS
 from usvflow.segment.table import build_table, schedule_summary
-from usvflow.segment.training import inference_seconds, load_model
 from usvflow.workflow.script import script_main
 
 PAPER = paper.SQUEAKOUT_TABLE1
@@ -58,11 +56,9 @@ def stats_rows(values: dict) -> list[dict]:
                      ours=f"{sch['max_updates']} updates at most; used {sch['updates_min']}–{sch['updates_max']}; "
                           f"LR drop in {sch['runs_with_lr_drop']} of {sch['runs']} runs, early stop in "
                           f"{sch['runs_early_stopped']} of {sch['runs']}"))
-    speed, shape = values["inference_s_per_batch64"], values["input_shape"]
     rows.append(dict(quantity="inference, batch of 64", paper=paper.SQUEAKOUT_INFERENCE,
-                     ours=", ".join(f"{k} {v:.2f} s" for k, v in speed.items())
-                     + f" ({values['device']}, {shape[0]}×{shape[1]}, {values['threads']} thread(s), trained "
-                       "models); see benchmarks/segment_speed.py"))
+                     ours="not timed in the workflow (a time depends on the machine and its load, and would make "
+                          "this summary differ between two runs of one config): python benchmarks/segment_speed.py"))
     return rows
 
 
@@ -111,21 +107,12 @@ def main(smk):
     for name, t in tests.items():
         print(name, t)
 
-    # Speed of the trained SqueakOut and U-Net (first seed) on this job's device, at the crops' size.
-    device = pick_device()
-    shape = data["images"].shape[1:]
-    speed = {}
-    for key, path in zip(models, smk.input.models):
-        if MODELS[key].augmented:
-            speed[MODELS[key].architecture] = inference_seconds(load_model(path, device), shape, batch=64,
-                                                                repeats=2, device=device)
     values = dict(table=table.to_dict(orient="records"), tests=tests, schedule=schedule_summary(runs),
                   runs=runs, noise_crops_with_segment_pct=noise_hits, seeds=seeds,
                   parameters=parameters,
                   parameters_paper_scale={"squeakout": count_parameters(SqueakOut(width=1.0)),
                                           "unet": count_parameters(UNet(base=64, depth=4))},
-                  inference_s_per_batch64=speed, device=str(device), threads=torch.get_num_threads(),
-                  input_shape=list(shape), n_test_call_crops=int(len(test)), n_test_noise_crops=int(len(noise)),
+                  input_shape=list(data["images"].shape[1:]), n_test_call_crops=int(len(test)), n_test_noise_crops=int(len(noise)),
                   test_animals=sorted(meta.loc[test, "animal"].unique().tolist()))
     write_stats(smk.output.stats, "SqueakOut Table 1", smk.params.dataset, values, stats_rows(values))
     per_image = {}
