@@ -1,8 +1,9 @@
-"""The project's detector (method ``default``), steps 1-5 of :mod:`usvflow.detect` on one chunk."""
+"""The project's detector (method ``default``), steps 1-5 of :mod:`usvflow.detect` on one chunk: the evidence
+(ridge scores per frame and bin) that segmentation (:mod:`usvflow.detect.segments`, step 6) turns into calls."""
 
 from __future__ import annotations
 
-import math
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -10,14 +11,7 @@ from ..audio.stft import band_power as _band_power
 from ..audio.stft import frame_grid as _frame_grid
 from ..audio.stft import frame_view as _frames
 from ..audio.stft import hann, hop_samples, rfft_freqs, window_samples
-from .calls import (
-    _ChunkCalls,
-    _merge_runs,
-    _OverviewBuilder,
-    _run_frames,
-    _runs,
-    _summarise,
-)
+from .calls import _OverviewBuilder
 
 # The default detector works on (frequency, time) float32 arrays: a filter along frequency is then a
 # shifted operation on whole contiguous rows, which numpy vectorises well. It runs in blocks of
@@ -136,15 +130,34 @@ def _scratch(buf: dict | None, name: str, shape: tuple[int, int]) -> np.ndarray:
     return buf[name][:size].reshape(shape)
 
 
-def _default_chunk(x: np.ndarray, sr: int, chunk_start: int, p: dict, overview: _OverviewBuilder | None,
-                   own: tuple[float, float], buf: dict | None = None) -> _ChunkCalls:
-    """Calls in one chunk. ``buf``: arrays to reuse from chunk to chunk (the three chunk-sized ones),
-    so that long runs of threads do not fragment the heap and memory stays flat with file length."""
+@dataclass
+class _Evidence:
+    """What steps 1-5 of the default detector leave for segmentation, for one chunk."""
+
+    times: np.ndarray  # frame centres, s
+    hop_s: float
+    s: np.ndarray  # per frame, the best ridge's mean contrast, dB
+    R: np.ndarray  # (bins, frames) ridge sums, log10 units (s = max over bins x 10 / (2 half + 1))
+    W: np.ndarray  # (bins, frames) power smoothed across frequency
+    P4: np.ndarray  # (bins, frames) 4 x power
+    fb: np.ndarray  # bin frequencies, Hz
+    log_floor: np.ndarray  # (bins,) noise floor of W, log10
+    floor_min: float
+    win_sum: float
+    half: int  # ridge half-length, frames
+    contrast: _Contrast  # steps 3-4, to recompute the ridge without the broadband penalty (see _plain_ridge)
+    block_floors: np.ndarray  # (blocks of _BLOCK frames, bins) the floor each block is whitened with, log10
+
+def _default_evidence(x: np.ndarray, sr: int, chunk_start: int, p: dict, overview: _OverviewBuilder | None,
+                      own: tuple[float, float], buf: dict | None = None) -> _Evidence | None:
+    """Steps 1-5 of the default detector on one chunk (None when the chunk holds too few frames).
+    ``buf``: arrays to reuse from chunk to chunk (the three chunk-sized ones), so that long runs of
+    threads do not fragment the heap and memory stays flat with file length."""
     n = window_samples(p["window_s"], sr)
     hop = hop_samples(p["hop_s"], sr)
     k0, first, count = _frame_grid(chunk_start, len(x), n, hop)
     if count < 3:
-        return _ChunkCalls.empty()
+        return None
     win = hann(n)
     freqs = rfft_freqs(n, sr)
     band = np.flatnonzero((freqs >= p["f_lo_hz"]) & (freqs <= min(p["f_hi_hz"], 0.98 * sr / 2)))
@@ -178,6 +191,7 @@ def _default_chunk(x: np.ndarray, sr: int, chunk_start: int, p: dict, overview: 
     log_floor = np.log10(np.maximum(W[:, quiet].mean(axis=1), floor_min)).astype(np.float32)
     if buf is not None:
         buf["_image_floor"] = (fb.copy(), log_floor.copy())  # for the call images (see _call_images)
+    block_floors = _block_floors(W, energy, p, floor_min, hop / sr, log_floor)
 
     # 3-4. Contrast and ridge, block by block (each block sees ``half`` frames either side).
     inner = max(1, int(round(p["ring_inner_hz"] / df)))
@@ -186,36 +200,41 @@ def _default_chunk(x: np.ndarray, sr: int, chunk_start: int, p: dict, overview: 
     drift = max(1, int(round(p["ridge_slope_hz_per_s"] * p["hop_s"] / df)))
     con = _Contrast(F, log_floor, floor_min, inner, outer, p["broadband_penalty"], half, drift)
     R = _scratch(buf, "R", (F, count))
-    for a in range(0, count, _BLOCK):
+    for k, a in enumerate(range(0, count, _BLOCK)):
         c0, c1 = max(0, a - half), min(count, a + _BLOCK + half)
+        con.log_floor = block_floors[k][:, None]
         con.block(W[:, c0:c1], a - c0, R[:, a : a + _BLOCK])
     # 5. Per frame, the best ridge: mean contrast along the path, in dB.
     s = R.max(axis=0).astype(float) * (10.0 / (2 * half + 1))
+    return _Evidence(times, hop / sr, s, R, W, P4, fb, log_floor, floor_min, float(win.sum()), half, con,
+                     block_floors)
 
-    lo = s > p["hysteresis_db"]
-    starts, stops = _runs(lo)
-    if len(starts) == 0:
-        return _ChunkCalls.empty()
-    peak = np.maximum.reduceat(s, starts)
-    keep = peak > p["threshold_db"]
-    starts, stops = starts[keep], stops[keep]
-    hop_s = hop / sr
-    starts, stops = _merge_runs(starts, stops, int(math.ceil(p["merge_gap_s"] / hop_s)))
-    dur = (stops - starts) * hop_s
-    keep = (dur >= p["min_duration_s"]) & (dur <= p["max_duration_s"])
-    starts, stops = starts[keep], stops[keep]
-    if len(starts) == 0:
-        return _ChunkCalls.empty()
-    # Contour of the call (its frames only): frequency, level above floor and sine amplitude at the
-    # ridge's peak bin.
-    fr, _ = _run_frames(starts, stops)
-    best = R[:, fr].argmax(axis=0)
-    contour_f = np.zeros(count)
-    contour_db = np.zeros(count)
-    contour_amp = np.zeros(count)
-    contour_f[fr] = fb[best]
-    contour_db[fr] = 10 * (np.log10(np.maximum(W[best, fr], floor_min)) - log_floor[best])
-    contour_amp[fr] = np.sqrt(P4[best, fr]) / win.sum()  # 2 x sqrt(power) / sum(window)
-    # Within half a ridge length of the chunk's end the evidence is incomplete too.
-    return _summarise(starts, stops, times - hop_s / 2, times + hop_s / 2, contour_f, contour_db,
-                      contour_amp, s, lambda peak: _pad(peak, p), margin=half + 1, valid=lo)
+
+def _block_floors(W: np.ndarray, energy: np.ndarray, p: dict, floor_min: float, hop_s: float,
+                  chunk_floor: np.ndarray) -> np.ndarray:
+    """Step 2 over time: each block of ``_BLOCK`` frames gets the floor of the quietest ``floor_quantile``
+    of the frames within ``floor_window_s`` around it (log10, blocks x bins), so whitening follows
+    broadband noise that rises or falls for seconds. Without it, a stationary narrowband component (a
+    tonal band) whitened against the quiet floor becomes a notch when broadband noise rises around it,
+    and the bins beside the notch look like tones. ``floor_window_s`` None or 0: the chunk's floor."""
+    count = W.shape[1]
+    n_blocks = -(-count // _BLOCK)
+    win = p.get("floor_window_s")
+    if not win or win * 1.0 / hop_s >= count:
+        return np.repeat(chunk_floor[None, :], n_blocks, axis=0)
+    half_win = int(round(win / hop_s / 2))
+    out = np.empty((n_blocks, W.shape[0]), np.float32)
+    for k in range(n_blocks):
+        centre = k * _BLOCK + min(_BLOCK, count - k * _BLOCK) // 2
+        lo, hi = max(0, centre - half_win), min(count, centre + half_win)
+        e = energy[lo:hi]
+        quiet = np.flatnonzero(e <= np.quantile(e, p["floor_quantile"])) + lo
+        out[k] = np.log10(np.maximum(W[:, quiet].mean(axis=1), floor_min))
+    return out
+
+
+#: Settings of the default method that shape its evidence (steps 1-5); the others act on segmentation.
+EVIDENCE_KEYS = ("window_s", "hop_s", "f_lo_hz", "f_hi_hz", "freq_smooth_hz", "floor_quantile", "floor_window_s",
+                 "floor_min_dbfs",
+                 "ring_inner_hz", "ring_outer_hz", "broadband_penalty", "ridge_s", "ridge_slope_hz_per_s")
+
