@@ -70,6 +70,17 @@ class _Contrast:
         self.F, self.log_floor, self.floor_min = F, log_floor[:, None], np.float32(floor_min)
         self.inner, self.outer, self.penalty = inner, outer, penalty
         self.half, self.drift = half, drift
+        self.fill = None  # stationary lines whose level the ring interpolates (see set_floor)
+
+    def set_floor(self, log_floor: np.ndarray, tonal_db: float | None, df: float) -> None:
+        """Whiten the next blocks against ``log_floor`` (bins,). With ``tonal_db``, bins whose floor stands
+        more than ``tonal_db`` above the running median of the floor (15 kHz) are stationary lines (tonal
+        bands): the ring that their neighbours are compared with takes their level interpolated across
+        them. Whitened against a floor that holds the line, such a bin becomes a notch as soon as noise
+        rises around it (the line does not rise with the noise), and a notch in the ring makes the bins
+        beside it look like a tone."""
+        self.log_floor = log_floor[:, None]
+        self.fill = None if tonal_db is None else _tonal_fill(log_floor, tonal_db, df)
 
     def block(self, W: np.ndarray, lo: int, out: np.ndarray) -> None:
         """Ridge score (sum over the path, log10 units) of frames ``lo .. lo + out.shape[1]`` of the
@@ -84,6 +95,12 @@ class _Contrast:
         L -= self.log_floor
         Lp[:o] = L[0]
         Lp[o + F :] = L[-1]
+        if self.fill is not None:
+            idx, below, above, w = self.fill
+            Lp = Lp.copy()
+            Lp[o + idx] = (1 - w)[:, None] * L[below] + w[:, None] * L[above]
+            Lp[:o] = Lp[o]
+            Lp[o + F :] = Lp[o + F - 1]
         # Local spectral contrast: level minus (1 + penalty) x the positive part of the mean level
         # inner+1 .. outer bins to either side.
         box = _window_reduce(Lp, o - i, np.add)
@@ -108,6 +125,27 @@ class _Contrast:
                 b = min(n_out, W.shape[1] - lo - shift)
                 if b > a:
                     out[:, a:b] += Mj[:, lo + shift + a : lo + shift + b]
+
+
+def _tonal_fill(log_floor: np.ndarray, tonal_db: float, df: float):
+    """The stationary lines of a floor (log10, bins): (bins, the clean bin below and above each, weight of
+    the one above), or None when there is none."""
+    F = len(log_floor)
+    width = min(F, max(3, int(round(15_000.0 / df)) | 1))
+    padded = np.pad(log_floor.astype(np.float64), width // 2, mode="reflect")
+    smooth = np.median(np.lib.stride_tricks.sliding_window_view(padded, width), axis=1)[:F]
+    line = 10 * (log_floor - smooth) > tonal_db
+    clean = np.flatnonzero(~line)
+    if not line.any() or len(clean) == 0:
+        return None
+    idx = np.flatnonzero(line)
+    pos = np.searchsorted(clean, idx)
+    below = clean[np.clip(pos - 1, 0, len(clean) - 1)]
+    above = clean[np.clip(pos, 0, len(clean) - 1)]
+    below = np.where(pos == 0, above, below)
+    above = np.where(pos == len(clean), below, above)
+    w = np.where(above > below, (idx - below) / np.maximum(above - below, 1), 0.0).astype(np.float32)
+    return idx, below, above, w
 
 
 def _pad(peak: np.ndarray, p: dict) -> np.ndarray:
@@ -147,6 +185,7 @@ class _Evidence:
     half: int  # ridge half-length, frames
     contrast: _Contrast  # steps 3-4, to recompute the ridge without the broadband penalty (see _plain_ridge)
     block_floors: np.ndarray  # (blocks of _BLOCK frames, bins) the floor each block is whitened with, log10
+    tonal_db: float | None = None  # see _Contrast.set_floor
 
 def _default_evidence(x: np.ndarray, sr: int, chunk_start: int, p: dict, overview: _OverviewBuilder | None,
                       own: tuple[float, float], buf: dict | None = None) -> _Evidence | None:
@@ -202,39 +241,55 @@ def _default_evidence(x: np.ndarray, sr: int, chunk_start: int, p: dict, overvie
     R = _scratch(buf, "R", (F, count))
     for k, a in enumerate(range(0, count, _BLOCK)):
         c0, c1 = max(0, a - half), min(count, a + _BLOCK + half)
-        con.log_floor = block_floors[k][:, None]
+        con.set_floor(block_floors[k], p.get("tonal_db"), df)
         con.block(W[:, c0:c1], a - c0, R[:, a : a + _BLOCK])
     # 5. Per frame, the best ridge: mean contrast along the path, in dB.
     s = R.max(axis=0).astype(float) * (10.0 / (2 * half + 1))
     return _Evidence(times, hop / sr, s, R, W, P4, fb, log_floor, floor_min, float(win.sum()), half, con,
-                     block_floors)
+                     block_floors, p.get("tonal_db"))
 
 
 def _block_floors(W: np.ndarray, energy: np.ndarray, p: dict, floor_min: float, hop_s: float,
                   chunk_floor: np.ndarray) -> np.ndarray:
-    """Step 2 over time: each block of ``_BLOCK`` frames gets the floor of the quietest ``floor_quantile``
-    of the frames within ``floor_window_s`` around it (log10, blocks x bins), so whitening follows
-    broadband noise that rises or falls for seconds. Without it, a stationary narrowband component (a
-    tonal band) whitened against the quiet floor becomes a notch when broadband noise rises around it,
-    and the bins beside the notch look like tones. ``floor_window_s`` None or 0: the chunk's floor."""
-    count = W.shape[1]
+    """Step 2 over time: the floor each block of ``_BLOCK`` frames (0.5 s) is whitened with (log10, blocks x
+    bins), so whitening follows broadband noise that rises or falls for seconds.
+
+    Each block's own floor is the mean of its quietest ``floor_quantile`` of frames, and its noise level
+    the median of that floor over frequency (a call occupies a few bins: it does not move the median). A
+    block is then whitened with the median, bin by bin, of the own floors of the blocks within
+    ``floor_window_s`` around it whose noise level is within ``floor_regime_db`` of its own: the floor of
+    the noise regime the block is in, measured on several seconds of it. The median over blocks keeps
+    calls out of the floor even in a dense bout (a bin holds a call in few of the blocks), and the regime
+    keeps quieter or louder stretches out: a floor mixing the two (the quiet frames of a window are those
+    of its quieter part) is too low for the louder part, and where calls of the quiet part leak into it,
+    it holds bumps at their frequencies; whitened against it, the louder part shows notches, and the bins
+    between notches look like tones. ``floor_window_s`` None or 0, or longer than the chunk: the chunk's
+    floor."""
+    F, count = W.shape
     n_blocks = -(-count // _BLOCK)
     win = p.get("floor_window_s")
-    if not win or win * 1.0 / hop_s >= count:
+    if not win or win / hop_s >= count:
         return np.repeat(chunk_floor[None, :], n_blocks, axis=0)
-    half_win = int(round(win / hop_s / 2))
-    out = np.empty((n_blocks, W.shape[0]), np.float32)
+    own = np.empty((n_blocks, F), np.float64)
+    for j in range(n_blocks):
+        a, b = j * _BLOCK, min(count, (j + 1) * _BLOCK)
+        if b - a < _BLOCK // 4 and j > 0:  # a short last block is measured on the last full block's frames
+            a = max(0, b - _BLOCK)
+        e = energy[a:b]
+        quiet = np.flatnonzero(e <= np.quantile(e, p["floor_quantile"])) + a
+        own[j] = np.maximum(W[:, quiet].mean(axis=1), floor_min)
+    level = np.log10(np.median(own, axis=1))
+    reach = int(round(win / hop_s / 2 / _BLOCK))
+    tol = np.inf if p.get("floor_regime_db") is None else p["floor_regime_db"] / 10
+    out = np.empty((n_blocks, F), np.float32)
     for k in range(n_blocks):
-        centre = k * _BLOCK + min(_BLOCK, count - k * _BLOCK) // 2
-        lo, hi = max(0, centre - half_win), min(count, centre + half_win)
-        e = energy[lo:hi]
-        quiet = np.flatnonzero(e <= np.quantile(e, p["floor_quantile"])) + lo
-        out[k] = np.log10(np.maximum(W[:, quiet].mean(axis=1), floor_min))
+        js = np.arange(max(0, k - reach), min(n_blocks, k + reach + 1))
+        js = js[np.abs(level[js] - level[k]) <= tol]
+        out[k] = np.log10(np.median(own[js], axis=0))
     return out
 
 
 #: Settings of the default method that shape its evidence (steps 1-5); the others act on segmentation.
 EVIDENCE_KEYS = ("window_s", "hop_s", "f_lo_hz", "f_hi_hz", "freq_smooth_hz", "floor_quantile", "floor_window_s",
-                 "floor_min_dbfs",
-                 "ring_inner_hz", "ring_outer_hz", "broadband_penalty", "ridge_s", "ridge_slope_hz_per_s")
-
+                 "floor_regime_db", "floor_min_dbfs", "tonal_db", "ring_inner_hz", "ring_outer_hz",
+                 "broadband_penalty", "ridge_s", "ridge_slope_hz_per_s")

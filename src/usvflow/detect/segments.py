@@ -50,7 +50,7 @@ def _plain_ridge(ev: _Evidence, starts: np.ndarray, stops: np.ndarray) -> tuple[
         while c < hi:
             n = min(_BLOCK - c % _BLOCK, hi - c)  # within one floor block
             c0, c1 = max(0, c - h), min(T, c + n + h)
-            plain.log_floor = ev.block_floors[c // _BLOCK][:, None]
+            plain.set_floor(ev.block_floors[c // _BLOCK], ev.tonal_db, float(ev.fb[1] - ev.fb[0]))
             plain.block(ev.W[:, c0:c1], c - c0, out[:, at : at + n])
             col[c : c + n] = np.arange(at, at + n)
             at += n
@@ -175,7 +175,14 @@ def _default_segments(ev: _Evidence, p: dict) -> tuple[np.ndarray, np.ndarray, n
     starts, stops = _merge_runs(starts, np.maximum.accumulate(stops), 1)
     starts, stops = _merge_runs(starts, stops, int(math.ceil(p["merge_gap_s"] / ev.hop_s)))
     dur = (stops - starts) * ev.hop_s
-    keep = (dur >= p["min_duration_s"]) & (dur <= p["max_duration_s"])
+    long_enough = dur >= p["min_duration_s"]
+    if p.get("short_call_db") is not None and len(starts):
+        # A run shorter than min_duration_s is still a call when its evidence is strong: noise and the
+        # pieces of clicks stay far below short_call_db, short calls ("short" type, 3-5 ms) do not. It
+        # must still span the ridge (2 x ridge_s): a shorter run is not a contour.
+        strong = np.maximum.reduceat(ev.s, starts) >= p["short_call_db"]
+        long_enough |= strong & (dur >= 2 * ev.half * ev.hop_s)
+    keep = long_enough & (dur <= p["max_duration_s"])
     return starts[keep], stops[keep], lo
 
 
