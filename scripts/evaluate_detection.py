@@ -5,15 +5,20 @@ from pathlib import Path
 import pandas as pd
 
 from usvflow.detect.evaluate import real_clip_table, simulated_table
-from usvflow.detect.selection import DETECTION_GRID, loco_table
+from usvflow.detect.selection import DETECTION_GRID, check_grid, loco_table
 from usvflow.errors import InputError
 from usvflow.workflow.script import script_main
 
 
 @script_main
 def main(smk):
+    grid = smk.params.loco_grid or DETECTION_GRID
+    try:  # before any detection runs: a bad grid fails in seconds, naming the setting
+        check_grid(grid, smk.params.detection.get("default"))
+    except ValueError as err:
+        raise InputError("config.yaml", f"detection_selection → grid: {err}") from None
     real = real_clip_table(Path(smk.params.realdata_dir), smk.params.methods, smk.params.detection, jobs=smk.threads)
-    loco, selection = loco_table(Path(smk.params.realdata_dir), smk.params.loco_grid or DETECTION_GRID,
+    loco, selection = loco_table(Path(smk.params.realdata_dir), grid,
                                  smk.params.detection.get("default"))
     tables = [real, loco]
     if smk.params.recordings:

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from .evaluate import BENCHMARK_COLUMNS, CRITERIA, _annotated_clips, _Pool, _rows, read_intervals, score
+from .params import resolve_params
 from .stream import detect_variants
 
 #: The settings of the default detector whose values were read off real clips, each with the value it had
@@ -35,6 +36,28 @@ DETECTION_GRID: dict[str, list[float]] = {
     "pad_s": [0.002, 0.004, 0.006],
     "broadband_penalty": [0.2, 0.3, 0.4],
 }
+
+
+def check_grid(grid: dict[str, list], detection: dict | None = None) -> None:
+    """Refuse, before any detection runs, a grid that cannot be searched: a name that is not a setting of
+    the default detector, an empty list, a value that is not a number, or a combination (with
+    ``detection`` on top of the defaults) that :func:`usvflow.detect.resolve_params` refuses. Raises
+    ValueError with one line naming the setting."""
+    if not grid:
+        raise ValueError("the grid is empty")
+    defaults = resolve_params("default", detection)
+    for name, values in grid.items():
+        if name not in defaults:
+            raise ValueError(f"{name!r} is not a setting of the default detector (usvflow.detect.DEFAULT_PARAMS)")
+        values = list(values)
+        if not values:
+            raise ValueError(f"{name}: no values to try")
+        bad = [v for v in values if isinstance(v, bool) or not isinstance(v, (int, float))]
+        if bad:
+            raise ValueError(f"{name}: {bad[0]!r} is not a number")
+        if len(set(values)) != len(values):
+            raise ValueError(f"{name}: a value is listed twice")
+    resolve_params("default", {**(detection or {}), **{n: list(v)[0] for n, v in grid.items()}})
 
 
 def grid_settings(grid: dict[str, list]) -> list[dict]:
@@ -103,6 +126,7 @@ def loco_table(real_dir: str | Path, grid: dict[str, list], detection: dict | No
       clips by the same rule, the one to ship; columns ``held_out``, ``chosen_on``, the grid's names, and the
       pooled F1 on the clips chosen on (``train_f1``).
     """
+    check_grid(grid, detection)
     clips = _annotated_clips(real_dir)
     settings = grid_settings(grid)
     variants = [{**(detection or {}), **s} for s in settings]
