@@ -125,5 +125,5 @@ def plot_benchmark(table: pd.DataFrame, out_pdf: str | Path) -> None:
     fig.suptitle("Detection benchmark (simulated panels: default simulated cohort, see config.yaml)", fontsize=9)
     fig.tight_layout()
     Path(out_pdf).parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out_pdf)
+    fig.savefig(out_pdf, metadata={"CreationDate": None})  # no timestamp: the same table gives the same bytes
     plt.close(fig)
