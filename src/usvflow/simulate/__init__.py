@@ -7,6 +7,8 @@
     animals (group effects and individual signatures), bout timing, call shapes, scored properties, synthesis.
 ``noise``
     microphone floor, movement noise, clicks, bursts, tonal bands.
+``conditions``
+    recording conditions: stretches of faint calls in broadband noise (raised floor, fades inside calls).
 ``recording``
     one recording end to end (:func:`~usvflow.simulate.recording.simulate_recording`), truth masks
     (:func:`~usvflow.simulate.recording.render_mask`), files and whole cohorts.

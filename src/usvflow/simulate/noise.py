@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import scipy.signal as sps
 
+from .conditions import _add_faint_epochs
+
 # --------------------------------------------------------------------------------------------
 # Noise
 # --------------------------------------------------------------------------------------------
@@ -26,11 +28,14 @@ def _bandlimited_noise(rng: np.random.Generator, n: int, fs: int, lo: float, hi:
 
 
 def add_noise(audio: np.ndarray, fs: int, rng: np.random.Generator, noise: dict, recording: str,
-              call_spans: np.ndarray) -> list[dict]:
+              call_spans: np.ndarray, faint_epochs: list[tuple[float, float, float]] = (),
+              epoch_rng: np.random.Generator | None = None) -> list[dict]:
     """Add every noise source in place; returns the noise events for the truth table.
 
     ``call_spans`` (n×2, seconds) lets a share of clicks and bursts land on top of calls, the case
-    that breaks energy-threshold detectors.
+    that breaks energy-threshold detectors. ``faint_epochs`` (:func:`~usvflow.simulate.conditions.plan_faint_epochs`)
+    add white noise over the whole band on top of the floor, drawn from ``epoch_rng`` (so the other noise is
+    unchanged).
     """
     n = len(audio)
     dur = n / fs
@@ -45,6 +50,7 @@ def add_noise(audio: np.ndarray, fs: int, rng: np.random.Generator, noise: dict,
         # gives that tilt for the cost of one filter.
         low, zi = sps.sosfilt(low_sos, w, zi=zi)
         audio[i:i + len(w)] += floor * (w + noise["floor_low_gain"] * low.astype(np.float32))
+    _add_faint_epochs(audio, fs, floor, faint_epochs, epoch_rng, recording, events)
 
     # Movement noise: episodes of loud low-frequency rumble whose top edge leaks above 25 kHz.
     mv = noise["movement"]

@@ -33,8 +33,11 @@ TRUTH_COLUMNS = [
     "amplitude", "level_dbfs", "snr_db", "faint", "clipped", "noise_overlap",
     "direction", "peaks", "breaks", "broadband", "tremolo", "complexity",
     "harmonic_amp", "bb_onset_s", "bb_offset_s", "bb_f_low_hz", "bb_f_high_hz",
-    "distance_m", "animal", "sex", "strain", "cohort",
+    "distance_m", "animal", "sex", "strain", "cohort", "condition", "fades",
 ]
+
+#: Recording conditions a call can be in (truth column ``condition``).
+CONDITIONS = ("standard", "faint_broadband")
 
 #: Columns of the per-recording noise-event table.
 NOISE_COLUMNS = ["recording", "kind", "onset_s", "offset_s", "f_low_hz", "f_high_hz", "amplitude"]

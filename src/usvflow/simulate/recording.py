@@ -17,6 +17,7 @@ from .calls import (
     score_properties,
     synthesize_call,
 )
+from .conditions import add_fades, plan_faint_epochs
 from .noise import _add_event, add_noise
 from .plan import (
     CONTOUR_STEP_S,
@@ -66,9 +67,13 @@ def simulate_recording(sim: dict, spec: RecordingSpec) -> SimulatedRecording:
     dist_t, dist_d = _distance_track(rng, sim["distance"], spec.duration_s)
     ref = sim["distance"]["reference_m"]
     floor_amp = 10 ** (sim["noise"]["floor_dbfs"] / 20)
+    epochs = plan_faint_epochs(sim, spec.recording, spec.duration_s)
+    epoch_rng = np.random.default_rng(_stable_seed(sim["seed"], "faint_broadband_draws", spec.recording))
     rows, c_idx, c_t, c_f, c_a = [], [], [], [], []
     for i, (on, dur, kind) in enumerate(zip(onsets, durs, kinds)):
         shape = make_call_shape(rng, sim, prof, kind, dur, fs / 2)
+        epoch = next((e for e in epochs if e[0] <= on < e[1]), None)
+        fades = add_fades(shape.env, CONTOUR_STEP_S, epoch_rng, sim["noise"]["faint_broadband"]) if epoch else 0
         distance = float(np.interp(on, dist_t, dist_d))
         level_db = prof.level_db + sim["spread"]["level_db"] * rng.standard_normal() - 20 * np.log10(distance / ref)
         if rng.random() < sim["loud_call_probability"]:
@@ -80,8 +85,9 @@ def simulate_recording(sim: dict, spec: RecordingSpec) -> SimulatedRecording:
         props = score_properties(shape)
         voiced = shape.f[~np.isnan(shape.f)]
         bb = shape.broadband
-        # SNR of the call's tone against the floor's power in a 1 kHz band (documented in docs/simulator.md).
-        snr_db = 10 * np.log10((amp ** 2 / 2) / (floor_amp ** 2 * 2 * 1000.0 / fs))
+        # SNR of the call's tone against the floor's power in a 1 kHz band (documented in docs/simulator.md),
+        # the floor raised in the faint-in-broadband-noise condition.
+        snr_db = 10 * np.log10((amp ** 2 / 2) / (floor_amp ** 2 * 2 * 1000.0 / fs)) - (epoch[2] if epoch else 0.0)
         rows.append(dict(
             recording=spec.recording, call_id=i, onset_s=start / fs, offset_s=(start + len(x)) / fs,
             duration_s=len(x) / fs, call_type=kind,
@@ -93,6 +99,7 @@ def simulate_recording(sim: dict, spec: RecordingSpec) -> SimulatedRecording:
             bb_onset_s=np.nan if bb is None else on + bb[0], bb_offset_s=np.nan if bb is None else on + bb[1],
             bb_f_low_hz=np.nan if bb is None else bb[2], bb_f_high_hz=np.nan if bb is None else bb[3],
             distance_m=distance, animal=spec.animal, sex=spec.sex, strain=spec.strain, cohort=spec.cohort,
+            condition="faint_broadband" if epoch else "standard", fades=fades,
             **props,
         ))
         c_idx.append(np.full(shape.t.size, i, dtype=np.int32))
@@ -101,7 +108,7 @@ def simulate_recording(sim: dict, spec: RecordingSpec) -> SimulatedRecording:
         c_a.append((amp * shape.env).astype(np.float32))
     calls = pd.DataFrame(rows, columns=TRUTH_COLUMNS)
     spans = calls[["onset_s", "offset_s"]].to_numpy() if len(calls) else np.zeros((0, 2))
-    events = add_noise(audio, fs, rng, sim["noise"], spec.recording, spans)
+    events = add_noise(audio, fs, rng, sim["noise"], spec.recording, spans, epochs, epoch_rng)
     noise = pd.DataFrame(events, columns=NOISE_COLUMNS)
     if len(calls):
         calls["clipped"] = _clipped_calls(audio, fs, spans)
@@ -120,10 +127,11 @@ def _clipped_calls(audio: np.ndarray, fs: int, spans: np.ndarray) -> list[bool]:
 
 
 def _overlaps(spans: np.ndarray, noise: pd.DataFrame) -> list[str]:
-    """The transient noise overlapping each call, burst before click before movement ('none' if clean)."""
+    """The transient noise overlapping each call, burst before click before movement ('none' if clean); the
+    tonal band and the faint-in-broadband-noise stretches are conditions, not transients (see ``condition``)."""
     out = []
     for a, b in spans:
-        hit = noise[(noise.onset_s < b) & (noise.offset_s > a) & (noise.kind != "tonal_band")]
+        hit = noise[(noise.onset_s < b) & (noise.offset_s > a) & noise.kind.isin(["burst", "click", "movement"])]
         if hit.empty:
             out.append("none")
         else:
