@@ -113,6 +113,15 @@ def test_unequal_groups_interleave():
     np.testing.assert_allclose(np.sort(q[9:]), levels[1::2])
 
 
+def test_any_group_sizes_stay_within_the_design_bound():
+    for n_a in range(1, 11):
+        for n_b in range(1, 11):
+            for seed in range(5):
+                q = stratified_quantiles(["A"] * n_a + ["B"] * n_b, np.random.default_rng(seed))
+                np.testing.assert_allclose(np.sort(q), (np.arange(n_a + n_b) + 0.5) / (n_a + n_b))
+                assert abs(q[:n_a].mean() - q[n_a:].mean()) <= _quantile_bound(n_a, n_b) + 1e-12, (n_a, n_b, seed)
+
+
 def test_truth_records_each_recordings_nuisance(sim, tmp_path):
     for part in sim["presets"]["test"].values():
         part["minutes"] = 0.1
