@@ -30,6 +30,7 @@ include: "rules/segment.smk"
 localrules:
     all,
     simulated_sample_sheet,
+    simulated_recordings,
     summary,
     plot_detection_benchmark,
 

@@ -224,6 +224,7 @@ def all_targets():
     targets = list(TARGETS)
     if SIMULATED:
         targets += ["figures/simulator_vs_real.pdf", f"{SIM_DIR}/samples.tsv"]
+        targets.append(f"{SIM_DIR}/truth/recordings.tsv")
     if SUMMARY_STATS:
         targets.append("figures/summary.md")
     return targets

@@ -2,7 +2,8 @@
 
 ``plan``
     which recordings a preset asks for (:func:`~usvflow.simulate.plan.plan_cohorts`), the sample sheet, the
-    truth tables' columns; numpy and pandas only (the workflow plans with it).
+    truth tables' columns, each recording's nuisance quantiles stratified across groups; numpy and pandas only
+    (the workflow plans with it).
 ``calls``
     animals (group effects and individual signatures), bout timing, call shapes, scored properties, synthesis.
 ``noise``

@@ -112,7 +112,8 @@ def simulation_settings(simulation: dict[str, Any]) -> dict[str, Any]:
 #: (memory MB, runtime minutes) per rule on the default and test presets: the default run on a 2-core laptop
 #: peaks well below these.
 RESOURCES: dict[str, tuple[int, int]] = {
-    "simulate_recording": (2000, 15), "simulated_sample_sheet": (500, 5), "simulator_vs_real": (3000, 30),
+    "simulate_recording": (2000, 15), "simulated_sample_sheet": (500, 5),
+    "simulated_recordings": (500, 5), "simulator_vs_real": (3000, 30),
     "extract_calls": (1500, 30), "evaluate_detection": (2000, 20), "plot_detection_benchmark": (1000, 5),
     "dataset": (2000, 10), "features_recording": (2000, 20), "features_cohort": (2000, 10),
     "feature_recovery": (2000, 10), "embed": (3000, 30),
