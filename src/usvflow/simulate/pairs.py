@@ -122,7 +122,9 @@ def simulate_pair(sim: dict, pair: PairSpec) -> SimulatedRecording:
     contours = _merge_contours([carrier.contours, quiet.contours], source, old_id)
     spec = RecordingSpec(pair.recording, "pair", f"{pair.female.animal}+{pair.male.animal}", "", pair.female.strain,
                          "pair", pair.female.duration_s)
-    return SimulatedRecording(spec, fs, audio, merged, noise, contours)
+    # the recording-level nuisance (floor, gain, events) is the carrier's: its noise is the pair's noise
+    nuisance = carrier.nuisance.assign(recording=pair.recording)
+    return SimulatedRecording(spec, fs, audio, merged, noise, nuisance, contours)
 
 
 def _merge_contours(parts: list[dict[str, np.ndarray]], source: np.ndarray, old_id: np.ndarray) -> dict[str, np.ndarray]:
