@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from usvflow.simulate.conditions import plan_faint_epochs
 from usvflow.simulate.noise import nuisance_levels
 from usvflow.simulate.plan import NUISANCES, RECORDING_COLUMNS, plan_cohorts, stratified_quantiles
 from usvflow.simulate.recording import simulate_cohort
@@ -66,9 +67,11 @@ def test_plan_balances_every_nuisance_value_across_groups(sim, preset):
         for cohort, members, groups in _cohorts(sim, preset):
             m = len(members) // 2
             assert [sum(s.group == g for s in members) for g in groups] == [m, m]
-            table = pd.DataFrame([dict(group=s.group, **nuisance_levels(sim, s.nuisance, s.duration_s))
+            table = pd.DataFrame([dict(group=s.group, **nuisance_levels(sim, s.nuisance, s.duration_s),
+                                       faint_s=sum(b - a for a, b, _ in plan_faint_epochs(
+                                           sim, s.recording, s.duration_s, s.nuisance["faint"])))
                                   for s in members])
-            for name in VALUES:
+            for name in (*VALUES, "faint_s"):
                 means = table.groupby("group")[name].mean()
                 bound = (table[name].max() - table[name].min()) / m
                 assert abs(means.iloc[0] - means.iloc[1]) <= bound + 1e-9, (preset, seed, cohort, name)

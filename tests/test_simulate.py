@@ -198,8 +198,16 @@ def test_faint_broadband_condition_is_in_the_truth(sim):
     sim["noise"]["faint_broadband"]["share_of_time"] = 0.5
     spec = RecordingSpec("sex_F02", "sex", "F02", "F", "C57BL/6", "F", 30.0)
     rec = simulate_recording(sim, spec)
-    epochs = plan_faint_epochs(sim, spec.recording, spec.duration_s)
+    from usvflow.simulate.recording import _nuisance_quantiles
+
+    q = _nuisance_quantiles(sim, spec)["faint"]
+    epochs = plan_faint_epochs(sim, spec.recording, spec.duration_s, q)
     assert epochs, "a 30 s recording at share 0.5 has stretches in the condition"
+    # the recording's time in the condition is what its quantile asks for, in stretches of epoch_s at most
+    spent = sum(b - a for a, b, _ in epochs)
+    assert spent == pytest.approx(min(1.0, 2 * q * 0.5) * 30.0)
+    assert all(b - a <= sim["noise"]["faint_broadband"]["epoch_s"][1] + 1e-9 for a, b, _ in epochs)
+    assert all(e[1] <= f[0] for e, f in zip(epochs, epochs[1:]))  # in order, not overlapping
     c = rec.calls
     assert set(c.condition) <= set(CONDITIONS) and set(c.condition) == set(CONDITIONS)
     ev = rec.noise[rec.noise.kind == "faint_broadband"]

@@ -13,24 +13,35 @@ import numpy as np
 from .plan import _stable_seed
 
 
-def plan_faint_epochs(sim: dict, recording: str, duration_s: float) -> list[tuple[float, float, float]]:
+def plan_faint_epochs(sim: dict, recording: str, duration_s: float, quantile: float = 0.5
+                      ) -> list[tuple[float, float, float]]:
     """Stretches of a recording in the "faint in broadband noise" condition (``noise.faint_broadband``):
-    ``(onset_s, offset_s, floor_raise_db)``. Lengths are uniform in ``epoch_s``; the gaps between them are
-    exponential with the mean that gives ``share_of_time`` on average. Drawn from a generator of their own,
-    so switching the condition on or off leaves every other draw of the recording unchanged."""
+    ``(onset_s, offset_s, floor_raise_db)``.
+
+    The recording spends ``2 x quantile x share_of_time`` of its length in the condition (at most all of it):
+    ``quantile`` is its stratified quantile of the ``faint`` nuisance (:func:`usvflow.simulate.plan.plan_cohorts`),
+    uniform over a cohort, so the share is ``share_of_time`` on average and the groups spend the same time in
+    it by design. Stretch lengths are uniform in ``epoch_s`` (the last one cut to the total); the free time
+    between them is split at uniform random points. Drawn from a generator of their own, so switching the
+    condition on or off leaves every other draw of the recording unchanged."""
     fb = sim["noise"].get("faint_broadband") or {}
-    share = float(fb.get("share_of_time", 0.0))
-    if share <= 0:
+    share = min(1.0, 2.0 * float(quantile) * float(fb.get("share_of_time", 0.0)))
+    total = share * duration_s
+    if total <= 0:
         return []
     rng = np.random.default_rng(_stable_seed(sim["seed"], "faint_broadband", recording))
     lo, hi = fb["epoch_s"]
-    mean_gap = (lo + hi) / 2 * (1 - share) / share
-    out = []
-    t = float(rng.exponential(mean_gap)) if share < 1 else 0.0
-    while t < duration_s:
-        length = float(rng.uniform(lo, hi))
+    lengths: list[float] = []
+    while sum(lengths) < total - 1e-9:
+        lengths.append(min(float(rng.uniform(lo, hi)), total - sum(lengths)))
+    free = max(0.0, duration_s - total)
+    cuts = np.sort(rng.uniform(0.0, free, len(lengths)))  # the free time before each stretch
+    out, t_prev_free, t = [], 0.0, 0.0
+    for cut, length in zip(cuts, lengths):
+        t += float(cut) - t_prev_free
+        t_prev_free = float(cut)
         out.append((t, min(duration_s, t + length), float(rng.uniform(*fb["floor_raise_db"]))))
-        t += length + (float(rng.exponential(mean_gap)) if share < 1 else 0.0)
+        t += length
     return out
 
 

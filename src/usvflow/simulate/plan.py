@@ -46,7 +46,7 @@ NOISE_COLUMNS = ["recording", "kind", "onset_s", "offset_s", "f_low_hz", "f_high
 #: ``truth/recordings.tsv``): the planned quantiles ``q_*``, the values they give, and what was realised.
 RECORDING_COLUMNS = [
     "recording", "cohort", "animal", "group",
-    "q_distance", "q_floor", "q_gain", "q_tonal_band", "q_tonal_level", "q_movement", "q_clicks", "q_bursts",
+    "q_distance", "q_floor", "q_gain", "q_tonal_band", "q_tonal_level", "q_movement", "q_clicks", "q_bursts", "q_faint",
     "distance_centre_m", "distance_mean_m", "distance_sd_m", "distance_calls_mean_m", "gain_db", "floor_dbfs",
     "tonal_bands", "tonal_level_db", "movement_events", "clicks", "bursts", "faint_broadband_s", "n_calls",
 ]
@@ -84,7 +84,7 @@ def _stable_seed(*parts: Any) -> np.random.SeedSequence:
 #: Recording-level nuisance, one stratified quantile each per recording (docs/simulator.md §2.7): the distance
 #: walk's centre, the noise floor's jitter, the recorder's gain, whether a tonal band is present and its level,
 #: and how many movement episodes, clicks and bursts the recording gets.
-NUISANCES = ("distance", "floor", "gain", "tonal_band", "tonal_level", "movement", "clicks", "bursts")
+NUISANCES = ("distance", "floor", "gain", "tonal_band", "tonal_level", "movement", "clicks", "bursts", "faint")
 
 
 def stratified_quantiles(groups: list[str], rng: np.random.Generator) -> np.ndarray:

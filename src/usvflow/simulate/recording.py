@@ -90,7 +90,7 @@ def simulate_recording(sim: dict, spec: RecordingSpec) -> SimulatedRecording:
     dist_t, dist_d = _distance_track(rng, sim["distance"], spec.duration_s, levels["distance_centre_m"])
     ref = sim["distance"]["reference_m"]
     floor_amp = 10 ** (levels["floor_dbfs"] / 20)
-    epochs = plan_faint_epochs(sim, spec.recording, spec.duration_s)
+    epochs = plan_faint_epochs(sim, spec.recording, spec.duration_s, quantiles["faint"])
     epoch_rng = np.random.default_rng(_stable_seed(sim["seed"], "faint_broadband_draws", spec.recording))
     rows, c_idx, c_t, c_f, c_a = [], [], [], [], []
     for i, (on, dur, kind) in enumerate(zip(onsets, durs, kinds)):
