@@ -9,6 +9,7 @@ import torch
 
 from usvflow.segment.augment import AugmentConfig, Augmenter
 from usvflow.segment.models import (
+    InvertedResidual,
     NullModel,
     SqueakOut,
     UNet,
@@ -35,7 +36,10 @@ def test_encoder_is_mobilenet_v2_without_pooling():
     assert not any(isinstance(x, (torch.nn.AdaptiveAvgPool2d, torch.nn.AvgPool2d)) for x in m.modules())
     drops = [x for x in m.encoder.blocks if isinstance(x, torch.nn.Dropout)]
     assert len(drops) == 1 and drops[0].p == pytest.approx(0.2)
-    assert isinstance(m.encoder.blocks[-1], torch.nn.Module) and m.encoder.blocks[-2] is drops[0]
+    # the dropout sits right before the final bottleneck (MobileNetV2's last block: 160 -> 320 channels, 6x)
+    last = m.encoder.blocks[-1]
+    assert isinstance(last, InvertedResidual) and m.encoder.blocks[-2] is drops[0]
+    assert last.block[-2].out_channels == 320 and last.block[0][0].out_channels == 6 * 160
     assert any(isinstance(x, torch.nn.ReLU6) for x in m.modules())
     assert any(isinstance(x, torch.nn.ConvTranspose2d) for x in m.modules())
     assert m.encoder.skip_channels == [16, 24, 32, 96]
