@@ -27,6 +27,7 @@ rule fig3:
         has_break=fold_paths(TRAIN_JOBS, ("metrics",), "has_break", "loao", CNN),
         classical=classical_metrics("sex", SPEC_CLASSICAL),
         table="results/dataset/sex.calls.parquet",
+        confound=confound_json("sex"),
     output:
         figure=report(
             "figures/fig3.pdf",

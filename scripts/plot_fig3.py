@@ -1,6 +1,9 @@
 """Snakemake adapter: Fig 3 (sex from spectrograms, leave-one-animal-out) and results/stats/fig3.json."""
 from pathlib import Path
 
+import json
+import textwrap
+
 import pandas as pd
 import torch
 
@@ -25,6 +28,11 @@ def main(smk):
     state = torch.load(pick.replace(".curve.csv", ".pt"), map_location="cpu", weights_only=True)["state_dict"] if pick else {}
     filters = pm.first_layer_filters(state) if state else []
     fig = pm.plot_fig3(metrics, curve, f"held-out {Path(pick).parts[-2]}" if pick else "", filters, pa, smk.params.dataset)
+    # The background-only control (usvflow.classify.confound), in one sentence above the panels.
+    confound = json.loads(Path(inp.confound[0]).read_text()) if len(inp.confound) else None
+    if confound:
+        fig.text(0.01, 0.99, "\n".join(textwrap.wrap(confound["sentence"], 190)), fontsize=5.5, va="top",
+                 color="firebrick" if confound["flagged"] else "0.3")
     fig.savefig(smk.output.figure)
 
     acc = {m: pm.accuracies(metrics, "sex", m, "loao") for m in
@@ -65,6 +73,10 @@ def main(smk):
         {"quantity": "S1A: animals classified above chance (binomial p < 0.05)", "paper": pm.PAPER["sex_above_chance"],
          "ours": f"{above}/{len(pa)} animals"},
     ]
+    if confound:
+        values["background_only_control"] = {k: confound[k] for k in ("verdict", "flagged", "p", "best_mean_accuracy")}
+        rows.append({"quantity": "Background-only control (confound check)", "paper": "not done",
+                     "ours": confound["sentence"]})
     write_stats(smk.output.stats, "fig3", smk.params.dataset, values, rows)
 
 

@@ -75,8 +75,8 @@ def _run(samples, calls, settings=None):
 
 def test_background_that_differs_by_group_is_flagged(tmp_path):
     samples, calls = _cohort(tmp_path, confounded=True)
-    res, table = _run(samples, calls, {"windows_per_recording": 20})
-    assert len(table) == 8 * 20
+    res, table = _run(samples, calls, {"windows_per_recording": 12})
+    assert len(table) == 8 * 12
     assert res.verdict == "confounded" and res.values["flagged"]
     assert res.values["p"] <= 0.05 and res.values["n_assignments"] == 70 and res.values["exhaustive"]
     assert res.values["best_mean_accuracy"] >= 0.9
@@ -86,7 +86,7 @@ def test_background_that_differs_by_group_is_flagged(tmp_path):
 
 def test_background_alike_in_both_groups_is_not_flagged(tmp_path):
     samples, calls = _cohort(tmp_path, confounded=False)
-    res, _ = _run(samples, calls, {"windows_per_recording": 20})
+    res, _ = _run(samples, calls, {"windows_per_recording": 12})
     assert res.verdict == "clear" and not res.values["flagged"]
     assert res.values["p"] > 0.05
     assert "do not predict sex" in res.sentence
