@@ -11,19 +11,6 @@
 CONFOUND_TASKS = [t for t, p in CLASSICAL.items() if not p["skipped"]]
 
 
-def confound_inputs(wildcards):
-    recs = cohort_recordings(classical_cohort(wildcards))
-    return {
-        "calls": [f"results/extract/{DATASET_DETECTOR}/{r}.calls.csv" for r in recs],
-        "wavs": [SAMPLES.loc[r, "path"] for r in recs],
-    }
-
-
-def confound_json(task):
-    """The control's result for ``task`` where the workflow runs it (for figures that quote it)."""
-    return [f"results/confound/{task}.json"] if task in CONFOUND_TASKS else []
-
-
 rule confound:
     input:
         unpack(confound_inputs),
@@ -44,7 +31,12 @@ rule confound:
     params:
         samples=lambda wildcards: SAMPLES.loc[
             cohort_recordings(classical_cohort(wildcards)),
-            ["recording", "path", "animal", CLASSICAL[wildcards.task]["spec"]["column"]],
+            [
+                "recording",
+                "path",
+                "animal",
+                CLASSICAL[wildcards.task]["spec"]["column"],
+            ],
         ],
         spec=lambda wildcards: CLASSICAL[wildcards.task]["spec"],
         settings=config["confound"],

@@ -30,7 +30,7 @@ def main(smk):
     stretches.to_csv(smk.output.stretches, index=False, float_format="%.6g")
     result.folds.to_csv(smk.output.folds, index=False, float_format="%.6g")
     with open(smk.output.result, "w") as fh:
-        json.dump(_plain({"task": task, **result.values}), fh, indent=2)
+        json.dump(_plain({"task": task, "sentence": result.sentence, **result.values}), fh, indent=2)
     print(f"{task}: {len(stretches)} call-free stretches from {len(samples)} recordings")
     print(result.sentence)
 

@@ -18,7 +18,7 @@ def main(smk):
         values[task] = r
         rows.append({"quantity": f"{task}: background-only control (confound check)",
                      "paper": "not done", "ours": r["sentence"]})
-        for model, m in r["models"].items():
+        for model, m in r.get("models", {}).items():
             acc = m["mean_accuracy"]
             rows.append({"quantity": f"{task}, background-only LOAO accuracy: {LABELS.get(model, model)}",
                          "paper": "not done",

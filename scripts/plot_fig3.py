@@ -1,8 +1,7 @@
 """Snakemake adapter: Fig 3 (sex from spectrograms, leave-one-animal-out) and results/stats/fig3.json."""
-from pathlib import Path
-
 import json
 import textwrap
+from pathlib import Path
 
 import pandas as pd
 import torch
@@ -32,7 +31,7 @@ def main(smk):
     confound = json.loads(Path(inp.confound[0]).read_text()) if len(inp.confound) else None
     if confound:
         fig.text(0.01, 0.99, "\n".join(textwrap.wrap(confound["sentence"], 190)), fontsize=5.5, va="top",
-                 color="firebrick" if confound["flagged"] else "0.3")
+                 color="firebrick" if confound.get("flagged") else "0.3")
     fig.savefig(smk.output.figure)
 
     acc = {m: pm.accuracies(metrics, "sex", m, "loao") for m in
@@ -74,7 +73,8 @@ def main(smk):
          "ours": f"{above}/{len(pa)} animals"},
     ]
     if confound:
-        values["background_only_control"] = {k: confound[k] for k in ("verdict", "flagged", "p", "best_mean_accuracy")}
+        keys = ("verdict", "flagged", "p", "best_mean_accuracy")
+        values["background_only_control"] = {k: confound.get(k) for k in keys}
         rows.append({"quantity": "Background-only control (confound check)", "paper": "not done",
                      "ours": confound["sentence"]})
     write_stats(smk.output.stats, "fig3", smk.params.dataset, values, rows)

@@ -315,7 +315,7 @@ def evaluate(inputs: dict[str, np.ndarray], y: np.ndarray, animals: Sequence[str
     if n_animals < 3 or n_pos == 0 or n_pos == n_animals:
         why = f"{n_animals} animal(s) with stretches, {n_pos} of class {classes[1]}: nothing to test"
         return ConfoundResult("undecided", f"Background-only control: not run ({why}).",
-                              {"verdict": "undecided", "reason": why})
+                              {"verdict": "undecided", "flagged": False, "reason": why})
     perms, exhaustive = assignments(labels, int(s["max_permutations"]), int(s["seed"]))
     n_total = math.comb(n_animals, n_pos)
     stat = {m: [] for m in MODELS}
@@ -331,6 +331,11 @@ def evaluate(inputs: dict[str, np.ndarray], y: np.ndarray, animals: Sequence[str
                 folds += [{"model": m, "fold": a, "group": classes[labels[a]], "accuracy": v,
                            "n_test": int((animals == a).sum())} for a, v in acc.items()]
     S = np.array([stat[m] for m in MODELS])  # models x assignments
+    if not np.isfinite(S[:, 0]).any():
+        why = (f"no held-out animal could be tested (each training set needs "
+               f"{params['min_train_per_class']} stretches of each group)")
+        return ConfoundResult("undecided", f"Background-only control: not run ({why}).",
+                              {"verdict": "undecided", "flagged": False, "reason": why})
     best = np.nanmax(S, axis=0)
     obs = float(best[0])
     p = float(np.mean(best >= obs - 1e-12))
