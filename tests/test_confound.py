@@ -98,7 +98,7 @@ def test_too_few_animals_is_said_plainly(tmp_path):
     assert res.values["n_assignments"] == 6 and res.values["p_min"] == pytest.approx(1 / 6)
     assert res.verdict in ("undecided", "suspect")
     if res.verdict == "undecided":
-        assert "too small to decide" in res.sentence
+        assert "too small to decide whether that is above chance" in res.sentence
     one_group = samples.assign(sex="F")
     inputs, table = cf.cohort_background(one_group, calls, {"windows_per_recording": 5})
     out = cf.evaluate(inputs, encode_labels(table["sex"], SEX), table["animal"], ["F", "M"], dict(DEFAULT_PARAMS))

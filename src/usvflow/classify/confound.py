@@ -374,8 +374,9 @@ def evaluate(inputs: dict[str, np.ndarray], y: np.ndarray, animals: Sequence[str
                     f"({perm_txt}{small_txt}), but either way the accuracies on calls may reflect how the groups "
                     f"were recorded rather than their calls.")
     elif verdict == "undecided":
-        sentence = (f"Background-only control: {predict}; the cohort is too small to decide ({perm_txt}"
-                    f"{small_txt}).")
+        sentence = (f"Background-only control: call-free stretches of the recordings classify {group} in held-out "
+                    f"animals at {acc_txt}; the cohort is too small to decide whether that is above chance "
+                    f"({perm_txt}{small_txt}).")
     else:
         sentence = (f"Background-only control: call-free stretches of the recordings do not predict {group} above "
                     f"chance in held-out animals ({acc_txt}; {perm_txt}).")
