@@ -33,6 +33,11 @@ model inside each permutation too makes the p-value account for trying several m
 * ``clear``: p > ``alpha`` with enough animals to test, and no such effect: absence of evidence at this
   cohort size, not proof of absence.
 
+Held-out accuracies far below chance are the leave-one-animal-out artefact of recording-level measurements
+(without the held-out animal, its group's training mean moves away from it); relabelled animals show the same
+artefact, so the permutation p stays valid. ``null_rate_min_effect`` says how often a relabelling reaches
+``min_effect``: how often the effect route would flag this cohort by chance.
+
 The effect size is reported beside p: the best mean held-out accuracy minus chance (percentage points), and
 how many held-out animals were classified above chance.
 """
@@ -384,7 +389,11 @@ def evaluate(inputs: dict[str, np.ndarray], y: np.ndarray, animals: Sequence[str
               "best_model": best_model, "best_mean_accuracy": obs, "effect_pp": 100 * (obs - 0.5),
               "animals_above_chance": n_above, "n_animals": n_animals, "p": p, "p_min": p_min,
               "n_assignments": len(perms), "n_assignments_total": n_total, "exhaustive": exhaustive,
-              "null_best_mean": float(np.mean(best)), "null_best_sd": float(np.std(best)),
+              "null_best_mean": float(np.nanmean(best)), "null_best_sd": float(np.nanstd(best)),
+              # how often a random assignment of the groups to these animals reaches min_effect: how likely a
+              # cohort recorded like this one lines its groups up with its recording conditions by chance
+              "null_rate_min_effect": float(np.mean(best >= s["min_effect"])),
+              "null_best": best.tolist(),
               "alpha": s["alpha"], "min_effect": s["min_effect"], "models": per_model,
               "n_stretches": int((y >= 0).sum())}
     return ConfoundResult(verdict, sentence, values, fold_df)
