@@ -6,6 +6,7 @@ from pathlib import Path
 import pandas as pd
 import torch
 
+from usvflow.classify.confound import caption_with_control
 from usvflow.figures import models as pm
 from usvflow.report.stats import rank_sum
 from usvflow.report.summary import write_stats
@@ -33,6 +34,9 @@ def main(smk):
         fig.text(0.01, 0.99, "\n".join(textwrap.wrap(confound["sentence"], 190)), fontsize=5.5, va="top",
                  color="firebrick" if confound.get("flagged") else "0.3")
     fig.savefig(smk.output.figure)
+    # The report's caption: the template, and the control's sentence where it ran.
+    template = Path(inp.caption_template).read_text()
+    Path(smk.output.caption).write_text(caption_with_control(template, confound["sentence"] if confound else None))
 
     acc = {m: pm.accuracies(metrics, "sex", m, "loao") for m in
            ["cnn", "cnn_shuffled", "ridge", "svm", "ridge_shuffled", "svm_shuffled"]}

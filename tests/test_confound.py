@@ -137,3 +137,12 @@ def test_made_up_sexes_recorded_session_by_session_are_flagged(realdata, tmp_pat
     assert res.values["n_animals"] == 8
     assert res.values["flagged"], res.sentence
     assert res.values["best_mean_accuracy"] >= 0.75
+
+
+def test_caption_gets_the_sentence_before_the_provenance_line(repo_root):
+    template = (repo_root / "report" / "fig3.rst").read_text()
+    out = cf.caption_with_control(template, "Background-only control: X.")
+    assert out.index("Background-only control: X.") < out.index("Made by {{")
+    assert out.startswith(template.split("\n\nMade by")[0])
+    assert cf.caption_with_control("A caption.", "S.") == "A caption.\n\nS.\n"
+    assert cf.caption_with_control(template, None) == template.rstrip("\n") + "\n"

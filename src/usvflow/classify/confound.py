@@ -422,3 +422,13 @@ def cohort_background(recordings: pd.DataFrame, calls: dict[str, pd.DataFrame], 
     nuis_cols = [c for c in table.columns if c.startswith(("level_", "recording_"))]
     return ({"background": imgs.reshape(len(imgs), -1).astype(np.float32) / 255.0,
              "nuisance": table[nuis_cols].to_numpy(float)}, table)
+
+
+def caption_with_control(template: str, sentence: str | None) -> str:
+    """A figure's report caption with the control's sentence as its own paragraph, before the closing
+    ``Made by`` line (the provenance) where there is one; the template alone when the control did not run."""
+    caption = template.rstrip("\n")
+    if sentence:
+        head, sep, tail = caption.rpartition("\n\nMade by")
+        caption = f"{head}\n\n{sentence}{sep}{tail}" if sep else f"{caption}\n\n{sentence}"
+    return caption + "\n"
