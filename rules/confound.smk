@@ -1,6 +1,6 @@
 # Confound check (issue 16): the classical stage's ridge and SVM, leave-one-animal-out, trained on call-free
 # stretches of each recording (same 100 x 100 images as the calls) and on recording nuisance measurements
-# (noise-floor levels in bands, overall and peak level). If they predict the group across held-out animals,
+# (noise-floor levels in bands, broadband and peak level, all of call-free audio). If they predict the group across held-out animals,
 # the call classifiers' accuracies may come from how the groups were recorded. Logic and decision rule:
 # usvflow.classify.confound.
 #

@@ -13,7 +13,8 @@ no call at all:
   window, rows, dynamic range, level scaling, floor removal and floor margin); ridge and the quadratic SVM;
 * ``nuisance``: measurements of the recording, not of calls: per stretch, the level in a few frequency bands
   (the noise-floor spectrum) and the broadband level, and per recording the median of those over its
-  stretches, its overall RMS level and its peak level (gain); z-scored, ridge and the linear SVM.
+  stretches and the peak level of its call-free audio (gain, clipping, clicks); all from call-free audio
+  only, z-scored, ridge and the linear SVM.
 
 **Decision rule.** Each model's statistic is its mean held-out accuracy over animals (each animal weighs the
 same, whatever its number of stretches). The cohort's statistic is the best of the models' means. Its null
@@ -52,7 +53,7 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
-from ..audio.io import inspect_wav, iter_chunks, read_wav
+from ..audio.io import inspect_wav, read_wav
 from ..audio.stft import hann, power_of, rfft_freqs, window_samples, windowed_rfft
 from ..detect.images import _call_images
 from ..detect.params import IMAGE_SIZE, resolve_params
@@ -148,17 +149,6 @@ def _levels(seg: np.ndarray, sr: int, n: int) -> np.ndarray:
     return np.array(bands + [rms])
 
 
-def _recording_level(path: str, channel) -> tuple[float, float]:
-    """Overall RMS and peak level (dB re full scale) of a whole recording, streamed."""
-    ss, n, peak = 0.0, 0, 0.0
-    for chunk in iter_chunks(path, 10.0, 0.0, channel):
-        x = chunk.samples.astype(np.float64)
-        ss += float(np.sum(x * x))
-        n += len(x)
-        peak = max(peak, float(np.max(np.abs(x))) if len(x) else 0.0)
-    return 10 * np.log10(max(ss / max(n, 1), 1e-30)), 20 * np.log10(max(peak, 1e-15))
-
-
 @dataclass
 class Background:
     """One recording's call-free stretches: where they are, their images and their nuisance measurements."""
@@ -203,11 +193,13 @@ def recording_background(path: str, calls: pd.DataFrame, settings: dict | None =
         rows.append(_levels(inner[i], sr, n_img))
     cols = _band_names() + ["level_rms_db"]
     nuis = pd.DataFrame(np.array(rows).reshape(len(rows), len(cols)), columns=cols)
-    rec_rms, rec_peak = _recording_level(path, channel)
+    # Recording-level: the median of each over the recording's stretches (its noise floor spectrum and level)
+    # and the peak level of its call-free audio (gain, clipping, clicks). Never the whole file: its level
+    # would count the calls, and how loud or busy a group's calls are is not the background.
     for c in cols:
         nuis[f"recording_{c}"] = float(np.nanmedian(nuis[c])) if len(nuis) and nuis[c].notna().any() else np.nan
-    nuis["recording_rms_db"] = rec_rms
-    nuis["recording_peak_db"] = rec_peak
+    peak = max((float(np.max(np.abs(x))) for x in inner if len(x)), default=0.0)
+    nuis["recording_peak_db"] = 20 * np.log10(max(peak, 1e-15))
     return Background(windows, images, nuis)
 
 
