@@ -128,6 +128,7 @@ PAPER_RESOURCES: dict[str, tuple[int, int]] = {
     "classical_spectrogram": (12000, 240), "classical_features": (4000, 60), "embed": (12000, 180),
     "segment_dataset": (16000, 120), "segment_refine": (16000, 720), "segment_train": (16000, 1440),
     "segment_evaluate": (16000, 60), "network_fold": (8000, 60), "network_callspace": (8000, 30),
+    "confound": (4000, 120),  # 1,000 random relabellings x 17 folds x 4 models: ~45 min on one core
 }
 
 
