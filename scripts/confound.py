@@ -1,10 +1,8 @@
 """Snakemake adapter: the background-only control of one task's cohort (usvflow.classify.confound)."""
 import json
 
-import pandas as pd
-
 from usvflow.classify.classical_tasks import encode_labels
-from usvflow.classify.confound import cohort_background, evaluate
+from usvflow.classify.confound import cohort_background, evaluate, read_calls
 from usvflow.errors import InputError
 from usvflow.report.summary import _plain
 from usvflow.workflow.script import script_main
@@ -14,12 +12,7 @@ from usvflow.workflow.script import script_main
 def main(smk):
     spec, task = smk.params.spec, smk.wildcards.task
     samples = smk.params.samples.reset_index(drop=True)
-    calls = {}
-    for rec, path in zip(samples["recording"], smk.input.calls):
-        table = pd.read_csv(path)
-        if not {"onset_s", "offset_s"} <= set(table.columns):
-            raise InputError(path, "call table lacks onset_s / offset_s")
-        calls[rec] = table
+    calls = {rec: read_calls(path) for rec, path in zip(samples["recording"], smk.input.calls)}
     inputs, stretches = cohort_background(samples, calls, smk.params.settings, smk.params.detector,
                                           smk.params.detection, smk.params.channel)
     if stretches.empty:

@@ -146,3 +146,17 @@ def test_caption_gets_the_sentence_before_the_provenance_line(repo_root):
     assert out.startswith(template.split("\n\nMade by")[0])
     assert cf.caption_with_control("A caption.", "S.") == "A caption.\n\nS.\n"
     assert cf.caption_with_control(template, None) == template.rstrip("\n") + "\n"
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("onset_s,f_min_hz\n0.1,40000\n", "call table lacks offset_s"),
+    ("onset_s,offset_s\n0.1,0.2\n0.5,0.4\n", "row 3: onset_s / offset_s not a time span"),
+])
+def test_bad_call_table_is_one_line_naming_the_file(tmp_path, text, expected):
+    from usvflow.errors import InputError
+
+    path = tmp_path / "rec.calls.csv"
+    path.write_text(text)
+    with pytest.raises(InputError) as err:
+        cf.read_calls(path)
+    assert str(path) in str(err.value) and expected in str(err.value)

@@ -57,6 +57,7 @@ from ..audio.io import inspect_wav, read_wav
 from ..audio.stft import hann, power_of, rfft_freqs, window_samples, windowed_rfft
 from ..detect.images import _call_images
 from ..detect.params import IMAGE_SIZE, resolve_params
+from ..errors import InputError
 from .classical import _standardise, balance, fit_predict
 
 #: model → (estimator of usvflow.classify.classical.fit_predict, input)
@@ -389,6 +390,21 @@ def evaluate(inputs: dict[str, np.ndarray], y: np.ndarray, animals: Sequence[str
               "alpha": s["alpha"], "min_effect": s["min_effect"], "models": per_model,
               "n_stretches": int((y >= 0).sum())}
     return ConfoundResult(verdict, sentence, values, fold_df)
+
+
+def read_calls(path) -> pd.DataFrame:
+    """A recording's call table (``onset_s``, ``offset_s`` in seconds); one clear line when it is unusable."""
+    try:
+        table = pd.read_csv(path)
+    except (OSError, ValueError, pd.errors.ParserError) as exc:
+        raise InputError(path, f"cannot read the call table ({exc})") from None
+    missing = {"onset_s", "offset_s"} - set(table.columns)
+    if missing:
+        raise InputError(path, f"call table lacks {', '.join(sorted(missing))}")
+    bad = ~(np.isfinite(table["onset_s"]) & np.isfinite(table["offset_s"]) & (table["offset_s"] >= table["onset_s"]))
+    if bad.any():
+        raise InputError(path, f"call table row {int(np.flatnonzero(bad)[0]) + 2}: onset_s / offset_s not a time span")
+    return table
 
 
 def cohort_background(recordings: pd.DataFrame, calls: dict[str, pd.DataFrame], settings: dict | None = None,
