@@ -200,6 +200,22 @@ def bundle_inputs(wildcards):
     }
 
 
+# Input functions of the confound check (rules/confound.smk; they read CONFOUND_TASKS when called).
+
+
+def confound_inputs(wildcards):
+    recs = cohort_recordings(classical_cohort(wildcards))
+    return {
+        "calls": [f"results/extract/{DATASET_DETECTOR}/{r}.calls.csv" for r in recs],
+        "wavs": [SAMPLES.loc[r, "path"] for r in recs],
+    }
+
+
+def confound_json(task):
+    """The control's result for ``task`` where the workflow runs it (for figures that quote it)."""
+    return [f"results/confound/{task}.json"] if task in CONFOUND_TASKS else []
+
+
 # Each stage file registers the figures it makes and the stats files that feed figures/summary.md,
 # so adding a stage never means editing this file or the Snakefile's `rule all`.
 TARGETS = []

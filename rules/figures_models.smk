@@ -27,14 +27,18 @@ rule fig3:
         has_break=fold_paths(TRAIN_JOBS, ("metrics",), "has_break", "loao", CNN),
         classical=classical_metrics("sex", SPEC_CLASSICAL),
         table="results/dataset/sex.calls.parquet",
+        confound=confound_json("sex"),
+        caption_template="report/fig3.rst",
     output:
+        # The caption is report/fig3.rst with the background-only control's sentence added by the script.
         figure=report(
             "figures/fig3.pdf",
-            caption="../report/fig3.rst",
+            caption="../results/report/fig3.rst",
             category=FIG_NETWORKS,
             subcategory="Figures",
         ),
         stats="results/stats/fig3.json",
+        caption="results/report/fig3.rst",
     log:
         "logs/figures/fig3.log",
     conda:

@@ -1,9 +1,12 @@
 """Snakemake adapter: Fig 3 (sex from spectrograms, leave-one-animal-out) and results/stats/fig3.json."""
+import json
+import textwrap
 from pathlib import Path
 
 import pandas as pd
 import torch
 
+from usvflow.classify.confound import caption_with_control
 from usvflow.figures import models as pm
 from usvflow.report.stats import rank_sum
 from usvflow.report.summary import write_stats
@@ -30,7 +33,15 @@ def main(smk):
     comparisons = {"cnn_vs_ridge": pm.paired(acc["cnn"], acc["ridge"]), "cnn_vs_svm": pm.paired(acc["cnn"], acc["svm"])}
     fig = pm.plot_fig3(metrics, curve, f"held-out {Path(pick).parts[-2]}" if pick else "", filters, pa, smk.params.dataset,
                        comparisons)
+    # The background-only control (usvflow.classify.confound), in one sentence above the panels.
+    confound = json.loads(Path(inp.confound[0]).read_text()) if len(inp.confound) else None
+    if confound:
+        fig.text(0.01, 0.99, "\n".join(textwrap.wrap(confound["sentence"], 190)), fontsize=5.5, va="top",
+                 color="firebrick" if confound.get("flagged") else "0.3")
     fig.savefig(smk.output.figure)
+    # The report's caption: the template, and the control's sentence where it ran.
+    template = Path(inp.caption_template).read_text()
+    Path(smk.output.caption).write_text(caption_with_control(template, confound["sentence"] if confound else None))
 
     hb = pm.accuracies(metrics, "has_break", "cnn", "loao")
     hb_sh = pm.accuracies(metrics, "has_break", "cnn_shuffled", "loao")
@@ -76,6 +87,11 @@ def main(smk):
         {"quantity": "S1A: animals classified above chance (binomial p < 0.05)", "paper": pm.PAPER["sex_above_chance"],
          "ours": f"{above}/{len(pa)} animals"},
     ]
+    if confound:
+        keys = ("verdict", "flagged", "p", "best_mean_accuracy")
+        values["background_only_control"] = {k: confound.get(k) for k in keys}
+        rows.append({"quantity": "Background-only control (confound check)", "paper": "not done",
+                     "ours": confound["sentence"]})
     write_stats(smk.output.stats, "fig3", smk.params.dataset, values, rows)
 
 

@@ -118,6 +118,7 @@ RESOURCES: dict[str, tuple[int, int]] = {
     "dataset": (2000, 10), "features_recording": (2000, 20), "features_cohort": (2000, 10),
     "feature_recovery": (2000, 10), "embed": (3000, 30),
     "classical_spectrogram": (3000, 30), "classical_features": (2000, 15), "classical_stats": (1000, 5),
+    "confound": (2000, 20), "confound_stats": (500, 5),
     "features_fig1_stats": (2000, 10), "plot_fig1": (2000, 10), "features_fig2_stats": (1000, 5),
     "plot_fig2": (2000, 10),
     "train_cnn": (4000, 30), "train_feature_dnn": (2000, 20),
@@ -147,6 +148,7 @@ PAPER_RESOURCES: dict[str, tuple[int, int]] = {
     # call), so ~10.5-11 GB for 590; 14 GB leaves a margin.
     "network_fold": (14000, 60),
     "final_cnn": (16000, 480), "final_classical": (12000, 240),
+    "confound": (4000, 120),  # 1,000 random relabellings x 17 folds x 4 models: ~45 min on one core
 }
 
 
