@@ -37,8 +37,9 @@ def test_dual_form_scores_equal_the_classical_models(estimator):
     X = ((rng.random((120, 2000)) < 0.05) * rng.integers(0, 256, (120, 2000))).astype(np.float32) / 255
     y = rng.integers(0, 2, 100)
     tr, te = np.arange(100), np.arange(100, 120)
-    direct = fit_predict(estimator, X[tr], y, X[te], DEFAULT_PARAMS)
-    dual = cf.Gram(X).scores(estimator, tr, te, y, DEFAULT_PARAMS)
+    params = cf.fixed_regularisation(DEFAULT_PARAMS)  # one value, as the control uses
+    direct, _ = fit_predict(estimator, X[tr], y, X[te], params)
+    dual = cf.Gram(X).scores(estimator, tr, te, y, params)
     np.testing.assert_allclose(dual, direct, atol=1e-5)
 
 
