@@ -29,7 +29,7 @@ def main(smk):
     shown = calls[(calls["onset_s"] < start + length) & (calls["offset_s"] > start)]
     stretch = {"db": db, "times": spec.times, "freqs": spec.freqs, "calls": shown,
                "title": f"C  {smk.params.recording}: {length:g} s with the {len(shown)} detected calls (boxes)"}
-    plot_fig1(table, images, feats, stats, stretch, smk.params.group, list(smk.params.levels), smk.params.note,
+    plot_fig1(table, images, feats, stats, stretch, smk.params.group, list(smk.params.levels), smk.params.data,
               smk.output[0])
 
 
