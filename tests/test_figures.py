@@ -179,6 +179,28 @@ def test_models_supplement_and_fig5_pass_the_checks(tmp_path, audited):
     _assert_clean(audited, 2)
 
 
+@pytest.mark.xfail(reason="figures/network.py (Fig 6) is being edited on another branch: a 13-in-wide figure "
+                          "with 5-7 pt text (3-4 pt printed), activation and reconstruction images without axes or "
+                          "colour bars, the tag only in the suptitle", strict=False)
+def test_fig6_passes_the_checks(tmp_path, audited):
+    from usvflow.figures.network import plot_fig6
+
+    rng = np.random.default_rng(5)
+    layers = ["conv1", "conv2", "fc1"]
+    summary = pd.DataFrame([{"measure": m, "layer_index": i, "layer": lay, "sex": sx, "n": 40,
+                             "mean": rng.random(), "sem": 0.01}
+                            for m in ["sparsity", "within_corr", "across_corr", "deconv_stim_corr",
+                                      "deconv_similarity"] for i, lay in enumerate(layers) for sx in "FM"])
+    examples = {sx: {"call_uid": f"{sx}#1", "animal": f"{sx}01", "sex": sx, "stimulus": rng.random((100, 100)),
+                     "layers": layers, "activations": [rng.random((4, 20, 20)), rng.random((4, 10, 10)),
+                                                       rng.random(30)],
+                     "reconstructions": [rng.normal(size=(100, 100)) for _ in layers]} for sx in "FM"}
+    with style.script_figures(NOTICE["caption"]):
+        plot_fig6(summary, examples, {}, NOTICE["cohort"]).savefig(tmp_path / "fig6.pdf")
+    plt.close("all")
+    _assert_clean(audited)
+
+
 # --------------------------------------------------------------------------------------------- the style itself
 
 
@@ -189,6 +211,7 @@ def test_the_checks_find_what_a_reviewer_would():
     axes[0].text(0.5, 0.5, "tiny", fontsize=5)
     axes[0].text(0.5, 0.5, "on top", fontsize=9)
     axes[1].imshow(np.eye(4))
+    axes[0].bar([0, 1], [1, 2], color=["red", "blue"])
     problems = checks.audit(fig)
     text = "\n".join(problems)
     assert "pt on paper" in text  # 5 pt (and 10 pt default ticks on a 14-in figure) are too small
@@ -196,6 +219,7 @@ def test_the_checks_find_what_a_reviewer_would():
     assert "no x label" in text and "no y label" in text
     assert "image without colour bar" in text
     assert "empty panel" in text
+    assert "colours without a legend" in text
     assert "no data tag" in text
     plt.close(fig)
 

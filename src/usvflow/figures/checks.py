@@ -1,10 +1,11 @@
 """What can be checked of a figure by code, as a reviewer would read it: text size on paper, overlapping text,
-labelled axes, colour bars for images, no empty panels, the data tag. Used by the figure tests; usable on any
+labelled axes, colour bars for images, a key for every colour, no empty panels, the data tag. Used by the figure tests; usable on any
 matplotlib figure before it is saved (``audit(fig)`` lists the problems, empty when none)."""
 
 from __future__ import annotations
 
 import numpy as np
+from matplotlib.colors import to_rgba
 from matplotlib.figure import Figure
 from matplotlib.text import Text
 
@@ -102,6 +103,48 @@ def axes_problems(fig: Figure) -> list[str]:
     return out
 
 
+def _chromatic(rgba) -> bool:
+    r, g, b, a = rgba
+    return a > 0.05 and max(r, g, b) - min(r, g, b) > 0.15
+
+
+def _colours(ax) -> set[tuple]:
+    """The distinct non-grey colours of an axes' bars, lines and few-coloured point sets."""
+    out: set[tuple] = set()
+    for p in ax.patches:
+        if p.get_fill() and _chromatic(to_rgba(p.get_facecolor())):
+            out.add(tuple(np.round(to_rgba(p.get_facecolor()), 2)))
+    for line in ax.lines:
+        if line.get_visible() and _chromatic(to_rgba(line.get_color())):
+            out.add(tuple(np.round(to_rgba(line.get_color()), 2)))
+    for coll in ax.collections:
+        fc = np.unique(np.round(np.atleast_2d(coll.get_facecolor()), 2), axis=0)
+        if coll.get_array() is None and len(fc) <= 10:
+            out.update(tuple(c) for c in fc if _chromatic(c))
+    return out
+
+
+def colour_key_problems(fig: Figure) -> list[str]:
+    """Axes drawing two or more colours with nothing saying what they mean: no legend (its own or the
+    figure's), no colour bar, no text in those colours (direct labels)."""
+    if fig.legends:
+        return []
+    out = []
+    for k, ax in enumerate(fig.axes):
+        if not ax.get_visible() or hasattr(ax, "_colorbar") or exemption(ax):
+            continue
+        if len(_colours(ax)) < 2 or ax.get_legend() is not None:
+            continue
+        texts = ax.texts + [ax.title, ax._left_title, ax.yaxis.label] + ax.get_xticklabels()  # noqa: SLF001
+        if any(_chromatic(to_rgba(t.get_color())) for t in texts if t.get_text()):
+            continue
+        twins = ax.get_shared_x_axes().get_siblings(ax)
+        if any(a.get_legend() is not None for a in twins):
+            continue
+        out.append(f"axes {k} {(ax.get_title(loc='left') or ax.get_title())[:30]!r}: colours without a legend")
+    return out
+
+
 def tag_problems(fig: Figure, texts: list[Text], simulated: bool) -> list[str]:
     """The data tag is there, says SIMULATED when the data are, and sits above every other text."""
     tag = find_tag(fig)
@@ -123,4 +166,4 @@ def audit(fig: Figure, simulated: bool = True) -> list[str]:
     tag = find_tag(fig)
     body = [t for t in texts if t is not tag]
     return (small_texts(fig, texts) + overlapping_texts(fig, body) + axes_problems(fig)
-            + tag_problems(fig, texts, simulated))
+            + colour_key_problems(fig) + tag_problems(fig, texts, simulated))

@@ -26,7 +26,7 @@ FEMALE, MALE = "#d62728", "#1f77b4"  # the paper's colours: female red, male blu
 MOVIE_DPI = 100
 MOVIE_SIZE_IN = (9.6, 6.8)  # 960 x 680 px at MOVIE_DPI
 MOVIE_RC = {**style.RC, "font.size": 10, "axes.titlesize": 10, "axes.labelsize": 9, "xtick.labelsize": 9,
-            "ytick.labelsize": 9, "legend.fontsize": 9, "figure.titlesize": 12}
+            "ytick.labelsize": 9, "legend.fontsize": 10, "legend.title_fontsize": 10, "figure.titlesize": 12}
 # Fig 7's overlays (column of the call-space table, label with unit).
 OVERLAYS = [("mean frequency (kHz)", "E  mean frequency", "kHz"),
             ("frequency range (kHz)", "F  frequency range", "kHz"),
@@ -62,9 +62,10 @@ def build_movie_figure(calls: pd.DataFrame, caption: str = "") -> tuple[plt.Figu
     grid = fig.add_gridspec(2, 3, left=0.01, right=0.93, bottom=0.02, top=0.84, wspace=0.28, hspace=0.18)
     axes = []
     ax, _ = _panel(fig, grid[0, 0], calls, sex, "A  calls by sex", calls)
-    ax.legend(handles=[Line2D([], [], ls="", marker="o", color=c, label=lab) for lab, c in
-                       (("female", FEMALE), ("male", MALE))], loc="upper left", bbox_to_anchor=(-0.05, 1.02),
-              frameon=False, handletextpad=0.1)
+    fig.legend(handles=[Line2D([], [], ls="", marker="o", color=c, label=lab) for lab, c in
+                        (("female", FEMALE), ("male", MALE))], loc="upper right", ncol=2, frameon=False,
+               bbox_to_anchor=(0.99, 0.95),
+               title="A, D: emitter's sex")
     axes.append(ax)
     if "density_difference" in calls:
         d = calls["density_difference"].to_numpy(float)
