@@ -11,7 +11,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
-from matplotlib.patches import Rectangle  # noqa: E402
+from matplotlib.patches import Ellipse, Rectangle  # noqa: E402
 
 from ..features.columns import FEATURES_9, NAMES_9, PROPERTIES, PROPERTY_NAMES  # noqa: E402
 from . import style  # noqa: E402
@@ -49,6 +49,56 @@ def group_legend(fig, levels: list[str], colours: dict[str, str], what: str = ""
                bbox_to_anchor=(1.0, 1.0), handletextpad=0.2, columnspacing=0.8)
 
 
+def _box(ax, xy: tuple[float, float], text: str, colour: str = "0.2", **kw) -> None:
+    ax.text(*xy, text, ha="center", va="center", color=colour, fontsize=7,
+            bbox={"boxstyle": "round,pad=0.3", "fc": "white", "ec": colour, "lw": 0.8}, **kw)
+
+
+def _arrow(ax, a: tuple[float, float], b: tuple[float, float], label: str = "", **kw) -> None:
+    ax.annotate("", b, a, arrowprops={"arrowstyle": "-|>", "lw": 0.8, "color": "0.3", "shrinkA": 1,
+                                      "shrinkB": 1, **kw})
+    if label:
+        ax.text((a[0] + b[0]) / 2, (a[1] + b[1]) / 2, label, ha="center", va="center", fontsize=7,
+                bbox={"boxstyle": "square,pad=0.1", "fc": "white", "lw": 0})
+
+
+def _setup_schematic(ax, animals: dict[str, int], colours: dict[str, str]) -> None:
+    """A: the recording set-up (an awake mouse with an anaesthetized partner under an ultrasonic microphone)."""
+    ax.set_xlim(0, 10)
+    ax.set_ylim(0, 6)
+    ax.add_patch(Rectangle((0.6, 0.5), 6.2, 2.6, fill=False, ec="0.3", lw=0.8))  # the arena
+    for x, fc, label in ((2.2, "0.35", "awake: emits\nthe calls"), (5.2, "0.8", "anaesthetized\npartner")):
+        ax.add_patch(Ellipse((x, 1.55), 1.9, 0.8, fc=fc, ec="0.2", lw=0.6))
+        ax.text(x, 0.2, label, ha="center", va="top", fontsize=7)
+    ax.add_patch(Rectangle((3.45, 4.3), 0.5, 1.0, fc="0.2", ec="0.2"))  # the microphone
+    ax.plot([3.7, 3.7], [4.3, 3.4], color="0.3", lw=0.8, ls=":")
+    ax.text(4.2, 4.8, "ultrasonic\nmicrophone", ha="left", va="center", fontsize=7)
+    lines = [f"{lvl}: {n} animals" for lvl, n in animals.items()]
+    for k, text in enumerate(lines):
+        ax.text(7.3, 2.6 - 0.75 * k, text, ha="left", va="center", fontsize=7, color=colours[list(animals)[k]])
+    ax.text(7.3, 2.6 - 0.75 * len(lines), "one session\neach", ha="left", va="top", fontsize=7)
+    ax.set_axis_off()
+    ax.set_title("A  recording set-up")
+    style.exempt(ax, "schematic of the set-up (no data axes)")
+
+
+def _analysis_schematic(ax) -> None:
+    """D: the analysis: three relations between spectrogram, properties and sex, each fitted by DNN, SVM and
+    ridge regression (the papers' Fig 1D)."""
+    ax.set_xlim(0, 10)
+    ax.set_ylim(0, 6)
+    spec, props, sex = (1.6, 4.8), (5.0, 0.7), (8.4, 4.8)
+    _box(ax, spec, "spectrogram\n(100 × 100)")
+    _box(ax, props, "9 features\n(6 scored by a human)")
+    _box(ax, sex, "emitter's\nsex")
+    _arrow(ax, (3.2, spec[1]), (7.3, sex[1]), "CNN / SVM / ridge")  # from box edge to box edge
+    _arrow(ax, (2.0, 3.9), (4.2, 1.5), "CNN")
+    _arrow(ax, (5.8, 1.5), (8.0, 3.9), "DNN / SVM / ridge")
+    ax.set_axis_off()
+    ax.set_title("D  analysis: three relations, each learned per call")
+    style.exempt(ax, "schematic of the analysis (no data axes)")
+
+
 def _p_text(p: float | None) -> str:
     if p is None or not np.isfinite(p):
         return "p n/a"
@@ -67,8 +117,13 @@ def plot_fig1(table: pd.DataFrame, images: np.ndarray, features: pd.DataFrame, s
     notice (tagged above the title).
     """
     colours = level_colours(levels)
-    fig = plt.figure(figsize=(style.PRINT_WIDTH_IN, 8.2))
-    grid = fig.add_gridspec(3, 1, height_ratios=[2.1, 1.25, 1.25], hspace=0.45)
+    fig = plt.figure(figsize=(style.PRINT_WIDTH_IN, 8.75))
+    outer = fig.add_gridspec(2, 1, height_ratios=[1.25, 5.6], hspace=0.22)
+    grid = outer[1].subgridspec(3, 1, height_ratios=[1.9, 1.1, 1.15], hspace=0.48)
+    row = outer[0].subgridspec(1, 2, width_ratios=[1, 1.25], wspace=0.08)
+    animals = table.groupby(group)["animal"].nunique().to_dict()
+    _setup_schematic(fig.add_subplot(row[0]), {lvl: animals.get(lvl, 0) for lvl in levels}, colours)
+    _analysis_schematic(fig.add_subplot(row[1]))
     rng = np.random.default_rng(seed)
     # B: random example spectrograms per group (the paper's 100 x 100 images), one shared pair of axes.
     ncol = 2 * n_examples
