@@ -60,6 +60,30 @@ def overlapping_texts(fig: Figure, texts: list[Text]) -> list[str]:
     return out
 
 
+def texts_over_panels(fig: Figure, texts: list[Text]) -> list[str]:
+    """An axes' text (tick label, axis label, title, note) lying over another axes' plotting area."""
+    renderer = fig.canvas.get_renderer()
+    drawn = {id(t) for t in texts}
+    out = []
+    panels = [a for a in fig.axes if a.get_visible() and not hasattr(a, "_colorbar")]
+    tol = OVERLAP_PX * fig.dpi / 100
+    for owner in panels:
+        family = set(owner.get_shared_x_axes().get_siblings(owner)) | set(owner.get_shared_y_axes().get_siblings(owner))
+        own = [t for t in owner.findobj(Text) if id(t) in drawn]
+        for other in panels:
+            if other is owner or (other in family and other.bbox.overlaps(owner.bbox)):
+                continue
+            box = other.bbox
+            for t in own:
+                e = t.get_window_extent(renderer)
+                w = min(e.x1, box.x1) - max(e.x0, box.x0)
+                h = min(e.y1, box.y1) - max(e.y0, box.y0)
+                if w > tol and h > tol:
+                    out.append(f"text over another panel: {_name(t)} over axes "
+                               f"{(other.get_title(loc='left') or other.get_title())[:30]!r}")
+    return out
+
+
 def _label_given(ax, axis: str) -> bool:
     """The axes, or an axes sharing this axis with it (a twin, a shared row/column), shows a label."""
     get = {"x": lambda a: a.get_xlabel(), "y": lambda a: a.get_ylabel(), "z": lambda a: a.get_zlabel()}[axis]
@@ -165,5 +189,5 @@ def audit(fig: Figure, simulated: bool = True) -> list[str]:
     texts = drawn_texts(fig)
     tag = find_tag(fig)
     body = [t for t in texts if t is not tag]
-    return (small_texts(fig, texts) + overlapping_texts(fig, body) + axes_problems(fig)
+    return (small_texts(fig, texts) + overlapping_texts(fig, body) + texts_over_panels(fig, body) + axes_problems(fig)
             + colour_key_problems(fig) + tag_problems(fig, texts, simulated))

@@ -207,6 +207,7 @@ def _scatter3d(fig, spec, Y: np.ndarray, labels: np.ndarray, levels: list[str], 
     if len(Y):
         ax.scatter(Y[order, 0], Y[order, 1], Y[order, 2], c=c, s=1.5, alpha=0.6, depthshade=False, linewidths=0)
     ax.set_facecolor((1, 1, 1, 0))  # a neighbour's labels stay visible
+    ax.set_box_aspect(None, zoom=0.85)  # room for the axis names inside the panel
     ax.set_title(title)
     ax.set_xticks([])
     ax.set_yticks([])
@@ -250,7 +251,7 @@ def plot_fig2(features: pd.DataFrame, group: str, levels: list[str], embeddings:
     panels = [("features.pca", "J  PCA, 9 features", "PC"), ("spectrograms.pca", "K  PCA, spectrograms", "PC"),
               ("features.tsne", "L  t-SNE, 9 features", "t-SNE"),
               ("spectrograms.tsne", "M  t-SNE, spectrograms", "t-SNE")]
-    sub = grid[2, :].subgridspec(1, 4, wspace=0.12)
+    sub = grid[2, :].subgridspec(1, 4, wspace=0.3)
     for k, (key, title, axis) in enumerate(panels):
         _scatter3d(fig, sub[0, k], embeddings[key], labels, levels, title, axis)
     group_legend(fig, levels, colours, group)
