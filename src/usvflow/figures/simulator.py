@@ -20,14 +20,29 @@ FEMALE, MALE = "#d62728", "#1f77b4"  # the paper's colours: female red, male blu
 SIM_COLOUR, REAL_COLOUR = "#7f7f7f", "#2ca02c"
 
 
+def db_above_floor(power: np.ndarray, freqs: np.ndarray, smooth_hz: float = 20e3) -> np.ndarray:
+    """Power (freq, time) in dB above the recording's noise floor, for display.
+
+    The floor of each frequency bin is its median over time, smoothed across ``smooth_hz`` of neighbouring bins
+    by a running median: the floor keeps the broad spectral tilt of microphone and room, but a stationary
+    narrowband sound (an electrical tone) stays visible as a dark line instead of setting its own bin's floor
+    and showing as a white stripe."""
+    from scipy.ndimage import median_filter
+
+    profile = np.median(power, axis=1)
+    step = float(np.median(np.diff(freqs))) if len(freqs) > 1 else smooth_hz
+    width = max(1, int(round(smooth_hz / step)) | 1)
+    floor = median_filter(profile, size=width, mode="nearest") + 1e-20
+    return 10 * np.log10(power / floor[:, None] + 1e-20)
+
+
 def _snippet(ax, wav: str | Path, start_s: float, length_s: float, title: str):
     """A spectrogram stretch in dB above each bin's median (the noise floor), 20-125 kHz; returns the image."""
     x, fs = read_wav(wav)
     spec = spectrogram(x, fs, window_s=0.001, hop_s=0.0005)
-    floor = np.median(spec.power, axis=1, keepdims=True) + 1e-20
     cols = (spec.times >= start_s) & (spec.times <= start_s + length_s)
     rows = (spec.freqs >= 20e3) & (spec.freqs <= min(125e3, fs / 2))
-    db = 10 * np.log10(spec.power[np.ix_(rows, cols)] / floor[rows])
+    db = db_above_floor(spec.power, spec.freqs)[np.ix_(rows, cols)]
     ax.set_title(title)
     return ax.imshow(np.clip(db, 0, 40), origin="lower", aspect="auto", cmap="gray_r", vmin=0, vmax=40,
                      extent=[0, length_s * 1e3, spec.freqs[rows][0] / 1e3, spec.freqs[rows][-1] / 1e3])
