@@ -311,3 +311,19 @@ def test_movie_s1_is_readable_and_every_3d_panel_revolves(tmp_path):
         rows = slice(int(height - box.y1), int(height - box.y0))
         cols = slice(int(box.x0), int(box.x1))
         assert np.abs(frames[0][rows, cols] - frames[1][rows, cols]).mean() > 0.5
+
+
+def test_display_floor_keeps_a_stationary_tone_visible():
+    """A tone present the whole recording is not its own floor (no white stripe); broadband tilt is removed."""
+    from usvflow.figures.simulator import db_above_floor
+
+    freqs = np.arange(20e3, 125e3, 1e3)
+    rng = np.random.default_rng(6)
+    tilt = np.linspace(1.0, 4.0, freqs.size)[:, None]  # the microphone's response
+    power = tilt * rng.exponential(1.0, (freqs.size, 400))
+    tone = np.searchsorted(freqs, 80e3)
+    power[tone] += 10.0 * tilt[tone]  # 10 dB above the floor, always on
+    db = db_above_floor(power, freqs)
+    assert np.median(db[tone]) > 8
+    others = np.delete(np.arange(freqs.size), tone)
+    assert abs(np.median(db[others])) < 1.0
