@@ -140,7 +140,7 @@ def test_squeakout_figures_pass_the_checks(tmp_path, audited):
     from usvflow.figures.segment import plot_augmentations, plot_examples, plot_refinement
 
     images, masks = _crops(3)
-    steps = pd.DataFrame({"step": ["threshold", "model", "model"], "round": [0, 1, 2],
+    steps = pd.DataFrame({"step": ["threshold", "calls + noise tasks", "calls + noise tasks"], "round": [0, 1, 2],
                           "dice_mean": [50.0, 60, 65], "dice_sem": [2.0, 2, 2], "accuracy_mean": [95.0, 96, 97],
                           "accuracy_sem": [0.5, 0.5, 0.5], "noise_empty_pct": [np.nan, 80, 90]})
     examples = {"threshold": masks, "model 1": masks, "model 2": masks}
@@ -272,6 +272,8 @@ def test_every_plotting_script_gets_the_tag_through_script_main(tmp_path):
                                 params=types.SimpleNamespace(data=NOTICE["caption"]))
     main(smk)
     assert seen["tag"].startswith("SIMULATED data") and seen["font"] == style.RC["xtick.labelsize"]
+    log = (tmp_path / "x.log").read_text()  # the checks' findings go to the rule's log
+    assert "figure check of" in log and "no x label" in log and "no y label" in log
     assert (tmp_path / "x.pdf").stat().st_size > 0
     # Outside the script the caller's settings and matplotlib's own savefig are back.
     assert matplotlib.rcParams["xtick.labelsize"] == 11

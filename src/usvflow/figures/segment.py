@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import textwrap
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -47,9 +49,10 @@ def plot_refinement(steps: pd.DataFrame, images: np.ndarray, truth: np.ndarray |
     n_ex = len(images)
     ncol = len(names) + 2
     fig = plt.figure(figsize=(style.PRINT_WIDTH_IN, 3 + 1.0 * n_ex))
-    gs = fig.add_gridspec(2 + n_ex, ncol, height_ratios=[2.4, 0.9] + [1] * n_ex, hspace=0.3, wspace=0.1)
+    gs = fig.add_gridspec(2 + n_ex, ncol, height_ratios=[2.4, 1.2] + [1] * n_ex, hspace=0.3, wspace=0.1)
     ax = fig.add_subplot(gs[0, :])
-    labels = [f"{r.step} {r['round']}" if r.step != "threshold" else "threshold" for _, r in steps.iterrows()]
+    labels = [textwrap.fill(str(r.step), 14) + (f"\nround {r['round']}" if r.step != "threshold" else "")
+              for _, r in steps.iterrows()]
     x = np.arange(len(steps))
     handles = []
     if "dice_mean" in steps:
@@ -64,9 +67,9 @@ def plot_refinement(steps: pd.DataFrame, images: np.ndarray, truth: np.ndarray |
             ok = steps["noise_empty_pct"].notna()
             handles += ax.plot(x[ok], steps.loc[ok, "noise_empty_pct"], "^--", color="tab:green",
                                label="noise crops left empty (%)")
-    ax.set_xticks(x, labels, rotation=20)
+    ax.set_xticks(x, labels)
     style.label_axes(ax, "refinement step", "Dice ×100 / % empty")
-    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(0, -0.3), ncol=3, frameon=False)
+    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(0, -0.5), ncol=3, frameon=False)
     ax.set_title("A  automated dataset refinement scored against the truth")
     gray = mask = None
     cells = []

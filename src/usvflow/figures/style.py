@@ -123,9 +123,23 @@ def save(fig: Figure, out: str | Path, caption: str | None = None, close: bool =
         plt.close(fig)
 
 
+def _report_checks(fig: Figure, fname: Any, simulated: bool) -> None:
+    """Print what :func:`usvflow.figures.checks.audit` finds in a figure about to be saved (to the rule's log);
+    never stops the job."""
+    from .checks import audit
+
+    try:
+        problems = audit(fig, simulated=simulated)
+    except Exception as err:  # noqa: BLE001 - a checker failure must not lose a figure
+        print(f"figure check of {fname}: not run ({err!r})")
+        return
+    print(f"figure check of {fname}: {len(problems)} problem(s)" + "".join(f"\n  {p}" for p in problems))
+
+
 @contextlib.contextmanager
 def script_figures(caption: str | None) -> Iterator[None]:
-    """Inside a plotting script: the style's defaults, and every figure saved gets the data tag.
+    """Inside a plotting script: the style's defaults, and every figure saved gets the data tag; what
+    :func:`usvflow.figures.checks.audit` finds in it is printed to the rule's log.
 
     Figures that already carry a tag keep it; frames grabbed by a movie writer (raw pixel formats) are left
     alone, since their size must not change."""
@@ -137,6 +151,7 @@ def script_figures(caption: str | None) -> Iterator[None]:
                 add_data_tag(self, caption)
             if find_tag(self) is not None:
                 kwargs.setdefault("bbox_inches", "tight")
+            _report_checks(self, fname, bool(caption and is_simulated(caption)))
         return original(self, fname, *args, **kwargs)
 
     with matplotlib.rc_context(RC):
