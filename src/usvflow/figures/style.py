@@ -199,8 +199,3 @@ def exempt(ax, reason: str) -> None:
 def exemption(ax) -> str | None:
     """The reason given by :func:`exempt`, or None."""
     return getattr(ax, "_usvflow_exempt", None)
-
-
-def panel_letter(ax, letter: str, title: str = "") -> None:
-    """A panel's letter (bold) and title at the panel's top left, as in the papers."""
-    ax.set_title(f"{letter}  {title}".strip(), loc="left", fontweight="bold" if not title else "normal")
