@@ -118,7 +118,7 @@ def plot_fig1(table: pd.DataFrame, images: np.ndarray, features: pd.DataFrame, s
     """
     colours = level_colours(levels)
     fig = plt.figure(figsize=(style.PRINT_WIDTH_IN, 8.75))
-    outer = fig.add_gridspec(2, 1, height_ratios=[1.25, 5.6], hspace=0.22)
+    outer = fig.add_gridspec(2, 1, height_ratios=[1.25, 5.6], hspace=0.22, top=0.92)
     grid = outer[1].subgridspec(3, 1, height_ratios=[1.9, 1.1, 1.15], hspace=0.48)
     row = outer[0].subgridspec(1, 2, width_ratios=[1, 1.25], wspace=0.08)
     animals = table.groupby(group)["animal"].nunique().to_dict()
@@ -223,8 +223,8 @@ def plot_fig2(features: pd.DataFrame, group: str, levels: list[str], embeddings:
     """Fig 2: A-I the nine features by group (box plot + mean ± SEM, rank-sum p); J-M PCA / t-SNE in 3-D."""
     colours = level_colours(levels)
     tests = {t["feature"]: t for t in stats["values"]["tests"]}
-    fig = plt.figure(figsize=(style.PRINT_WIDTH_IN, 7.6))
-    grid = fig.add_gridspec(3, 5, height_ratios=[1, 1, 1.45], hspace=0.6, wspace=0.85)
+    fig = plt.figure(figsize=(style.PRINT_WIDTH_IN, 7.0))
+    grid = fig.add_gridspec(3, 5, height_ratios=[1, 1, 1.25], hspace=0.6, wspace=0.85, top=0.91)
     labels = features[group].astype(str).to_numpy()
     for k, col in enumerate(FEATURES_9):
         ax = fig.add_subplot(grid[k // 5, k % 5])
