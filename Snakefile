@@ -19,6 +19,8 @@ include: "rules/classical.smk"
 include: "rules/figures_features.smk"
 include: "rules/train.smk"
 include: "rules/figures_models.smk"
+include: "rules/aggregation.smk"
+include: "rules/final.smk"
 include: "rules/summary.smk"
 include: "rules/network.smk"
 include: "rules/segment.smk"
@@ -28,6 +30,7 @@ include: "rules/segment.smk"
 localrules:
     all,
     simulated_sample_sheet,
+    simulated_recordings,
     summary,
     plot_detection_benchmark,
 

@@ -1,13 +1,17 @@
-"""Inference speed of SqueakOut: images per second at the paper's 512×512 and at native crop size.
+"""Speed of SqueakOut (and the U-Net it is compared with): inference of a batch of 64 and one training epoch at
+the paper preset's settings, on the device the workflow would use (CUDA when present) and on the CPU.
 
-    python benchmarks/segment_speed.py                       # CPU (all threads), and the GPU if there is one
-    python benchmarks/segment_speed.py --threads 1 --repeats 2
-    python benchmarks/segment_speed.py --json out.json
+    python benchmarks/segment_speed.py                        # the workflow's device (and the CPU, if that is a GPU)
+    python benchmarks/segment_speed.py --threads 2 --epoch-batches 5
+    python benchmarks/segment_speed.py --unet --json out.json
 
 The paper: a batch of 64 512×512 spectrograms in < 0.035 s on a gaming GPU and ~8 s on a CPU, for the 4.6 M
-parameter network. Weights are random (speed does not depend on them); every timing is the median of
-``--repeats`` forward passes after one warm-up, in evaluation mode without gradients. On a GPU it also times
-half precision (autocast), as deployed inference would use.
+parameter network. Weights are random (speed does not depend on them). Inference: the median of ``--repeats``
+forward passes after one warm-up, in evaluation mode without gradients (on a GPU also in half precision,
+autocast, as deployed inference would use). Epoch: the paper preset's training (batch 8 of 512 × 512 crops, Adam,
+the hybrid loss and the paper's augmentations) over ``--epoch-images`` images (default 10,895: the paper's
+12,954 images less its 849 test images, 90 % of the rest); ``--epoch-batches N`` times the first N batches only
+and extrapolates to the epoch (the default on a CPU, where an epoch takes about half an hour).
 """
 from __future__ import annotations
 
@@ -19,51 +23,69 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
-from usvflow.segment.models import SqueakOut, count_parameters  # noqa: E402
-from usvflow.segment.training import inference_seconds
+from usvflow.classify.training import pick_device  # noqa: E402
+from usvflow.segment.models import SqueakOut, UNet, count_parameters  # noqa: E402
+from usvflow.segment.training import epoch_seconds, inference_seconds  # noqa: E402
+
+PAPER_TRAIN_IMAGES = round((12_954 - 849) * 0.9)
 
 
-def run(device: str, shapes: list[tuple[int, int]], widths: list[float], batch: int, repeats: int,
-        amp: bool = False) -> list[dict]:
-    """Time SqueakOut at each (width, shape) on ``device``; returns one row per setting."""
+def networks(unet: bool) -> dict[str, torch.nn.Module]:
+    """The paper-scale SqueakOut (width 1), and with ``unet`` the standard U-Net (base 64, depth 4)."""
+    nets = {"SqueakOut": SqueakOut(width=1.0)}
+    if unet:
+        nets["U-Net"] = UNet(base=64, depth=4)
+    return nets
+
+
+def measure(device: torch.device, nets: dict[str, torch.nn.Module], args: argparse.Namespace) -> list[dict]:
     rows = []
-    for width in widths:
-        model = SqueakOut(width=width)
-        n_par = count_parameters(model)
-        for shape in shapes:
-            with torch.autocast(device_type="cuda", dtype=torch.float16, enabled=amp):
-                s = inference_seconds(model, shape, batch=batch, repeats=repeats, device=device)
-            rows.append(dict(device=device + (" fp16" if amp else ""), width=width, parameters=n_par,
-                             shape=f"{shape[0]}x{shape[1]}", batch=batch, s_per_batch=s, images_per_s=batch / s))
-            print(f"{rows[-1]['device']:>10} width {width:<4} ({n_par / 1e6:.2f} M) {rows[-1]['shape']:>7} "
-                  f"batch {batch}: {s:8.4f} s/batch, {batch / s:9.1f} images/s", flush=True)
+    for name, net in nets.items():
+        n_par = count_parameters(net)
+        s = inference_seconds(net, (512, 512), batch=64, repeats=args.repeats, device=device)
+        rows.append(dict(device=str(device), network=name, parameters=n_par, what="inference 64 x 512x512",
+                         seconds=s, images_per_s=64 / s))
+        if device.type == "cuda":
+            with torch.autocast(device_type="cuda", dtype=torch.float16):
+                s16 = inference_seconds(net, (512, 512), batch=64, repeats=args.repeats, device=device)
+            rows.append(dict(device=f"{device} fp16", network=name, parameters=n_par,
+                             what="inference 64 x 512x512", seconds=s16, images_per_s=64 / s16))
+        n_batches = args.epoch_batches or (None if device.type == "cuda" else 10)
+        images = args.epoch_images if n_batches is None else min(args.epoch_images, 8 * n_batches)
+        t = epoch_seconds(net, (512, 512), images, batch=8, augment=True, device=device)
+        epoch = t * args.epoch_images / images
+        rows.append(dict(device=str(device), network=name, parameters=n_par,
+                         what=f"training epoch of {args.epoch_images} images, batch 8, 512x512"
+                              + ("" if images == args.epoch_images else f" (extrapolated from {images // 8} batches)"),
+                         seconds=epoch, images_per_s=images / t))
+        for r in rows[-3 if device.type == "cuda" else -2:]:
+            print(f"{r['device']:>10}  {r['network']:<9} ({r['parameters'] / 1e6:5.2f} M)  {r['what']}: "
+                  f"{r['seconds']:9.3f} s  ({r['images_per_s']:8.1f} images/s)", flush=True)
     return rows
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--threads", type=int, default=None, help="CPU threads (default: torch's choice)")
-    ap.add_argument("--batch", type=int, default=64)
     ap.add_argument("--repeats", type=int, default=3)
-    ap.add_argument("--native", type=int, nargs=2, default=[96, 96], help="native crop (freq bins, frames)")
-    ap.add_argument("--widths", type=float, nargs="+", default=[1.0, 0.35])
-    ap.add_argument("--no-cpu", action="store_true")
+    ap.add_argument("--epoch-images", type=int, default=PAPER_TRAIN_IMAGES)
+    ap.add_argument("--epoch-batches", type=int, default=None,
+                    help="time this many batches and extrapolate (default: the whole epoch on a GPU, 10 on a CPU)")
+    ap.add_argument("--unet", action="store_true", help="also the standard U-Net (31 M parameters)")
+    ap.add_argument("--no-cpu", action="store_true", help="skip the CPU when the workflow's device is a GPU")
     ap.add_argument("--json", type=Path)
     args = ap.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
-    shapes = [(512, 512), tuple(args.native)]
+    device = pick_device()
+    print(f"workflow device: {device}" + (f" ({torch.cuda.get_device_name(device)})" if device.type == "cuda" else
+                                          f" ({torch.get_num_threads()} thread(s)); no GPU measured"))
     rows = []
-    if not args.no_cpu:
-        print(f"CPU: {torch.get_num_threads()} thread(s)")
-        rows += run("cpu", shapes, args.widths, args.batch, args.repeats)
-    if torch.cuda.is_available():
-        print(f"GPU: {torch.cuda.get_device_name(0)}")
+    if device.type == "cuda":
         torch.backends.cudnn.benchmark = True
-        rows += run("cuda", shapes, args.widths, args.batch, max(args.repeats, 10))
-        rows += run("cuda", shapes, args.widths, args.batch, max(args.repeats, 10), amp=True)
-    else:
-        print("no GPU available: CPU only")
+        rows += measure(device, networks(args.unet), args)
+    if device.type == "cpu" or not args.no_cpu:
+        rows += measure(torch.device("cpu"), networks(args.unet), args)
     if args.json:
         args.json.write_text(json.dumps(rows, indent=2))
 

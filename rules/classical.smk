@@ -5,7 +5,9 @@
 # results/train/{task}/loao/{fold}/{model}.metrics.json and .predictions.parquet (fold = held-out animal):
 # spectrogram models ridge, svm (+ _shuffled); feature models ridge_feat9, svm_feat9 (the paper's 9 features)
 # and ridge_semiconv, svm_semiconv (24 features + 3 vectors), each + _shuffled.
-# results/stats/classical.json: every fold and the mean ± SEM per model, beside the paper's numbers.
+# Ridge alpha and SVM C are chosen per fold by nested leave-one-animal-out on the training animals (the grid in
+# classical.params); each fold's metrics.json records the choice under "hyperparameter".
+# results/stats/classical.json: every fold, the mean ± SEM and the chosen values per model, beside the paper.
 
 from usvflow.classify.classical_tasks import (
     FEATURE_MODELS,
@@ -52,6 +54,7 @@ rule classical_spectrogram:
         fold="[^/]+",
     conda:
         "../envs/usvflow.yaml"
+    threads: 1
     resources:
         **res("classical_spectrogram"),
     params:
@@ -85,6 +88,7 @@ rule classical_features:
         fold="[^/]+",
     conda:
         "../envs/usvflow.yaml"
+    threads: 1
     resources:
         **res("classical_features"),
     params:

@@ -159,6 +159,47 @@ def classical_metrics(task, models, feature_task=False):
     ]
 
 
+# Input functions of the final models and bundles (rules/final.smk; they read CLASSICAL when called).
+
+
+def final_cohort(wildcards):
+    return CLASSICAL[wildcards.task]["spec"]["cohort"]
+
+
+def final_classical_inputs(wildcards):
+    cohort = final_cohort(wildcards)
+    task = wildcards.task
+    inputs = {
+        "dataset": f"results/dataset/{cohort}.calls.parquet",
+        "images": f"results/dataset/{cohort}.spectrograms.npy",
+        "metrics": classical_metrics(
+            task, classical_candidates(task, CLASSICAL_FEATURE_TASKS)
+        ),
+    }
+    if task in CLASSICAL_FEATURE_TASKS:
+        inputs["features"] = f"results/features/{cohort}.features.parquet"
+        inputs["vectors"] = f"results/features/{cohort}.vectors.npz"
+    return inputs
+
+
+def bundle_inputs(wildcards):
+    recs = cohort_recordings(final_cohort(wildcards))
+    return {
+        "cnn": f"results/final/{wildcards.task}/cnn.pt",
+        "cnn_metrics": f"results/final/{wildcards.task}/cnn.metrics.json",
+        "classical": f"results/final/{wildcards.task}/classical.pt",
+        "aggregation": [
+            f"results/aggregation/{wildcards.task}/{model}.json"
+            for model in ["cnn"]
+            + classical_candidates(wildcards.task, CLASSICAL_FEATURE_TASKS)
+        ],
+        "dataset": f"results/dataset/{final_cohort(wildcards)}.calls.parquet",
+        "images": [
+            f"results/extract/{DATASET_DETECTOR}/{r}.spectrograms.npz" for r in recs
+        ],
+    }
+
+
 # Each stage file registers the figures it makes and the stats files that feed figures/summary.md,
 # so adding a stage never means editing this file or the Snakefile's `rule all`.
 TARGETS = []
@@ -183,6 +224,7 @@ def all_targets():
     targets = list(TARGETS)
     if SIMULATED:
         targets += ["figures/simulator_vs_real.pdf", f"{SIM_DIR}/samples.tsv"]
+        targets.append(f"{SIM_DIR}/truth/recordings.tsv")
     if SUMMARY_STATS:
         targets.append("figures/summary.md")
     return targets

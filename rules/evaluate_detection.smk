@@ -1,6 +1,7 @@
 # Detection benchmark: our two detectors against human truth on the real AMVOC clips (side by side
-# with the five published tools shipped there) and against the simulator's truth, per noise
-# condition and call type. Reads only the files declared here.
+# with the five published tools shipped there), the default detector again with its settings chosen
+# leave-one-clip-out, and against the simulator's truth, per noise condition, recording condition and
+# call type. Reads only the files declared here.
 
 
 EXTRACT_DIR = "results/extract"
@@ -26,6 +27,7 @@ rule evaluate_detection:
             category="2 Detection",
             subcategory="Benchmark",
         ),
+        selection="figures/detection_selection.csv",
     log:
         "logs/evaluate_detection.log",
     conda:
@@ -36,6 +38,7 @@ rule evaluate_detection:
     params:
         methods=DETECTION_METHODS,
         detection={m: config["detection"][m] for m in DETECTION_METHODS},
+        loco_grid=config["detection_selection"]["grid"],
         recordings=RECORDINGS if SIMULATED else [],
         realdata_dir=lambda wildcards, input: planning.realdata_root(input.real),
         truth_dir=lambda wildcards, input: planning.folder_of(input.sim_truth),
@@ -66,4 +69,10 @@ rule plot_detection_benchmark:
         "../scripts/plot_detection_benchmark.py"
 
 
-register(targets=["figures/detection_benchmark.csv", "figures/detection_benchmark.pdf"])
+register(
+    targets=[
+        "figures/detection_benchmark.csv",
+        "figures/detection_selection.csv",
+        "figures/detection_benchmark.pdf",
+    ]
+)

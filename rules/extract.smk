@@ -31,7 +31,9 @@ rule extract_calls:
         **res("extract_calls"),
     params:
         method="{method}",
-        detection=lambda wildcards: config["detection"][wildcards.method],
+        detection=lambda wildcards: planning.detection_settings(
+            config, wildcards.method
+        ),
         channel=CHANNEL,
     script:
         "../scripts/extract.py"

@@ -83,7 +83,6 @@ rule fig4:
         **res("fig4"),
     params:
         dataset=DATA["cohort"],
-        ridge_alpha=config["classical"]["params"]["ridge_alpha"],
         data=DATA["caption"],
     script:
         "../scripts/plot_fig4.py"

@@ -5,10 +5,15 @@
 # peak. Needs the simulator's truth: with a user's sample sheet nothing here is requested.
 # Each rule gets only the settings it reads: a new learning rate retrains the models, not the crops.
 
-from usvflow.segment.settings import segment_settings  # noqa: E402
+from usvflow.segment.settings import MODELS as SEGMENT_MODEL_SPECS  # noqa: E402
+from usvflow.segment.settings import parameter_counts, segment_settings  # noqa: E402
 
 SEGMENT = segment_settings(config)
-SEGMENT_MODELS = ["unet", "squeakout_noaug", "squeakout"]
+# Table 1's trained models (SqueakOut and U-Net, each with and without augmentation), each with every seed:
+# one training job per (model, seed), so a cluster or a multi-GPU machine trains them side by side.
+SEGMENT_MODELS = list(SEGMENT_MODEL_SPECS)
+SEGMENT_SEEDS = [int(s) for s in SEGMENT["seeds"]]
+SEGMENT_RUN = "results/segment/models/{model}/seed{seed}"
 SEGMENT_NOTE = DATA["segment"]
 FIG_SEGMENT = "6 Segmentation (Santana & Dietrich 2024)"
 SEGMENT_WAVS = [SAMPLES.loc[r, "path"] for r in RECORDINGS]
@@ -42,6 +47,7 @@ rule segment_refine:
     output:
         steps="results/segment/refine_steps.csv",
         masks="results/segment/refined_masks.npz",
+        stats="results/stats/squeakout_refine.json",
     log:
         "logs/segment/refine.log",
     benchmark:
@@ -54,6 +60,7 @@ rule segment_refine:
         gpu=1,
     params:
         settings=planning.segment_rule_settings(SEGMENT, "segment_refine"),
+        dataset=SEGMENT_NOTE,
     script:
         "../scripts/segment_refine.py"
 
@@ -67,14 +74,17 @@ rule segment_train:
             else []
         ),
     output:
-        model="results/segment/models/{model}.pt",
-        history="results/segment/models/{model}.history.csv",
+        model=f"{SEGMENT_RUN}.pt",
+        history=f"{SEGMENT_RUN}.history.csv",
+        predictions=f"{SEGMENT_RUN}.test.npz",
+        metrics=f"{SEGMENT_RUN}.json",
     log:
-        "logs/segment/train_{model}.log",
+        "logs/segment/train_{model}_seed{seed}.log",
     benchmark:
-        "benchmarks/segment/train_{model}.tsv"
+        "benchmarks/segment/train_{model}_seed{seed}.tsv"
     wildcard_constraints:
         model=alternation(SEGMENT_MODELS),
+        seed=r"\d+",
     conda:
         "../envs/usvflow.yaml"
     threads: 1
@@ -90,7 +100,17 @@ rule segment_train:
 rule segment_evaluate:
     input:
         dataset="results/segment/dataset.npz",
-        models=expand("results/segment/models/{model}.pt", model=SEGMENT_MODELS),
+        # model-major, seed-minor: the order the script reads them in
+        predictions=[
+            SEGMENT_RUN.format(model=m, seed=s) + ".test.npz"
+            for m in SEGMENT_MODELS
+            for s in SEGMENT_SEEDS
+        ],
+        metrics=[
+            SEGMENT_RUN.format(model=m, seed=s) + ".json"
+            for m in SEGMENT_MODELS
+            for s in SEGMENT_SEEDS
+        ],
     output:
         table=report(
             "figures/squeakout_table1.csv",
@@ -109,8 +129,11 @@ rule segment_evaluate:
         **res("segment_evaluate"),
     params:
         models=SEGMENT_MODELS,
+        seeds=SEGMENT_SEEDS,
         dataset=SEGMENT_NOTE,
         data=DATA["caption"],
+        settings=planning.segment_rule_settings(SEGMENT, "segment_train"),
+        parameters=parameter_counts(SEGMENT),
     script:
         "../scripts/segment_evaluate.py"
 
@@ -159,6 +182,7 @@ rule plot_squeakout_fig3:
     params:
         note=SEGMENT_NOTE,
         data=DATA["caption"],
+        min_thickness=SEGMENT["refine"]["min_thickness"],
     script:
         "../scripts/plot_squeakout_fig3.py"
 
@@ -219,5 +243,9 @@ if SIMULATED:
             "figures/squeakout_fig5.pdf",
             "figures/squeakout_fig6.pdf",
         ],
-        stats=["results/stats/squeakout.json", "results/stats/squeakout_features.json"],
+        stats=[
+            "results/stats/squeakout.json",
+            "results/stats/squeakout_refine.json",
+            "results/stats/squeakout_features.json",
+        ],
     )

@@ -7,6 +7,7 @@ rule simulate_recording:
         calls=f"{SIM_DIR}/truth/{{recording}}.calls.csv",
         noise=f"{SIM_DIR}/truth/{{recording}}.noise.csv",
         contours=f"{SIM_DIR}/truth/{{recording}}.contours.npz",
+        nuisance=f"{SIM_DIR}/truth/{{recording}}.nuisance.csv",
     log:
         "logs/simulate/{recording}.log",
     conda:
@@ -35,6 +36,21 @@ rule simulated_sample_sheet:
         samples=SAMPLES,
     script:
         "../scripts/write_sample_sheet.py"
+
+
+rule simulated_recordings:
+    input:
+        truth_files(list(SIM_SPECS), ("nuisance.csv",)),
+    output:
+        f"{SIM_DIR}/truth/recordings.tsv",
+    log:
+        "logs/simulate/recordings.log",
+    conda:
+        "../envs/usvflow.yaml"
+    resources:
+        **res("simulated_recordings"),
+    script:
+        "../scripts/simulate_recordings_table.py"
 
 
 rule simulator_vs_real:

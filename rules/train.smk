@@ -8,12 +8,19 @@
 # A model and its shuffled control train in the same job, one after the other: the control needs the same
 # data, and on a laptop the start-up (Python, torch, the cohort's images) is a third of a default fold's time.
 # Each job gets only its own network's architecture and protocol: editing dnn9 retrains the dnn9 folds only.
+#
+# GPUs: the convolutional networks ask for gpu=1, the 9-feature DNN runs on the CPU (gpu=0). With
+# train.gpu_slots_per_device = k, `--resources gpu=N` lets N x k GPU jobs run at once (planning.share_gpus);
+# each job takes a device of its own choosing (usvflow.classify.training.pick_device: the first free slot,
+# round robin over the visible GPUs). Under SLURM every job asks for one whole GPU (--gpus=1).
 
+from usvflow.classify.tasks import GPU_FAMILIES  # noqa: E402
 from usvflow.classify.tasks import SPLITS as NET_SPLITS  # noqa: E402
 from usvflow.classify.tasks import TASKS as NET_TASKS  # noqa: E402
 from usvflow.classify.tasks import plan_folds, train_settings  # noqa: E402
 
 TRAIN = train_settings(config)
+planning.share_gpus(workflow, int(TRAIN["gpu_slots_per_device"]))
 TRAIN_JOBS = plan_folds(SAMPLES, TRAIN, SIMULATED)
 TRAIN_OUT = "results/train/{task}/{split}/{fold}/{model}"
 SHUFFLED_OUT = "results/train/{task}/{split}/{fold}/{model}_shuffled"
@@ -81,7 +88,7 @@ rule train_feature_dnn:
     threads: 1
     resources:
         **res("train_feature_dnn"),
-        gpu=1,
+        gpu=lambda wildcards: int(wildcards.model in GPU_FAMILIES),
     params:
         settings=net_settings,
     script:

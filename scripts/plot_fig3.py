@@ -24,42 +24,53 @@ def main(smk):
     curve = pd.read_csv(pick) if pick else pd.DataFrame(columns=["iteration", "test_accuracy", "weight_change"])
     state = torch.load(pick.replace(".curve.csv", ".pt"), map_location="cpu", weights_only=True)["state_dict"] if pick else {}
     filters = pm.first_layer_filters(state) if state else []
-    fig = pm.plot_fig3(metrics, curve, f"held-out {Path(pick).parts[-2]}" if pick else "", filters, pa, smk.params.dataset)
-    fig.savefig(smk.output.figure)
-
     acc = {m: pm.accuracies(metrics, "sex", m, "loao") for m in
            ["cnn", "cnn_shuffled", "ridge", "svm", "ridge_shuffled", "svm_shuffled"]}
+    # The paper's Fig 3E comparisons: CNN vs ridge and CNN vs SVM, paired over the held-out animals.
+    comparisons = {"cnn_vs_ridge": pm.paired(acc["cnn"], acc["ridge"]), "cnn_vs_svm": pm.paired(acc["cnn"], acc["svm"])}
+    fig = pm.plot_fig3(metrics, curve, f"held-out {Path(pick).parts[-2]}" if pick else "", filters, pa, smk.params.dataset,
+                       comparisons)
+    fig.savefig(smk.output.figure)
+
     hb = pm.accuracies(metrics, "has_break", "cnn", "loao")
     hb_sh = pm.accuracies(metrics, "has_break", "cnn_shuffled", "loao")
     # Most calls have no break: a test set's raw accuracy depends on its mix; balanced accuracy does not.
     hb_bal = pm.accuracies(metrics, "has_break", "cnn", "loao", "balanced_accuracy")
     hb_sh_bal = pm.accuracies(metrics, "has_break", "cnn_shuffled", "loao", "balanced_accuracy")
+    hb_major = pm.majority_baseline(metrics[metrics["split"] == "loao"], "has_break")
+    # Exact rank-sum at these sample sizes (4 vs 4 animals by default).
     mf = rank_sum(pa.loc[pa["sex"] == "M", "accuracy"], pa.loc[pa["sex"] == "F", "accuracy"])
     above = int((pa["p_binomial"] < 0.05).sum())
     values = {
         **{f"sex_loao_{m}": pm.summary_of(a) for m, a in acc.items()},
         "has_break_loao_cnn": pm.summary_of(hb), "has_break_loao_cnn_shuffled": pm.summary_of(hb_sh),
-        "has_break_loao_cnn_balanced": pm.summary_of(hb_bal),
+        "has_break_loao_cnn_balanced": pm.summary_of(hb_bal), "has_break_majority_baseline": pm.summary_of(hb_major),
         "has_break_loao_cnn_shuffled_balanced": pm.summary_of(hb_sh_bal),
         "p_cnn_above_chance": pm.vs_chance(acc["cnn"], 0.5),
         "p_cnn_shuffled_above_chance": pm.vs_chance(acc["cnn_shuffled"], 0.5),
-        "cnn_vs_ridge": pm.paired(acc["cnn"], acc["ridge"]), "cnn_vs_svm": pm.paired(acc["cnn"], acc["svm"]),
+        **comparisons,
         "has_break_vs_sex": pm.paired(hb, acc["cnn"]),
         "male_vs_female_rank_sum_p": mf.p, "animals_above_chance": above, "n_animals": int(len(pa)),
         "per_animal": pa.to_dict(orient="records"),
     }
     rows = [
-        {"quantity": "Fig 3D: sex CNN, leave-one-animal-out", "paper": pm.PAPER["sex_loao"], "ours": pm.pct(acc["cnn"])},
-        {"quantity": "Fig 3D: p (one-sided signed-rank) CNN > chance", "paper": "(sig.)",
+        {"quantity": "Fig 3D: sex CNN, leave-one-animal-out", "paper": pm.PAPER["sex_loao"], "ours": pm.med(acc["cnn"])},
+        {"quantity": "Fig 3D: p (one-sided signed-rank, exact) CNN > chance", "paper": "(sig.)",
          "ours": f"{values['p_cnn_above_chance']:.3g}"},
-        {"quantity": "Fig 3D: male vs female accuracy (rank-sum p)", "paper": "n.s. (p > 0.05)", "ours": f"{mf.p:.3g}"},
-        {"quantity": "Fig 3E: ridge on spectrograms", "paper": pm.PAPER["ridge"], "ours": pm.pct(acc["ridge"])},
-        {"quantity": "Fig 3E: SVM on spectrograms", "paper": pm.PAPER["svm"], "ours": pm.pct(acc["svm"])},
-        {"quantity": "Fig 3E: CNN shuffled labels", "paper": "chance (50 %)", "ours": pm.pct(acc["cnn_shuffled"])},
+        {"quantity": f"Fig 3D: male vs female accuracy (rank-sum, {mf.method})", "paper": "n.s. (p > 0.05)",
+         "ours": f"p = {mf.p:.3g}"},
+        {"quantity": "Fig 3E: ridge on spectrograms", "paper": pm.PAPER["ridge"], "ours": pm.med(acc["ridge"])},
+        {"quantity": "Fig 3E: SVM on spectrograms", "paper": pm.PAPER["svm"], "ours": pm.med(acc["svm"])},
+        {"quantity": "Fig 3E: CNN vs ridge, paired over held-out animals", "paper": pm.PAPER["cnn_vs_classical"],
+         "ours": pm.paired_text(comparisons["cnn_vs_ridge"])},
+        {"quantity": "Fig 3E: CNN vs SVM, paired over held-out animals", "paper": pm.PAPER["cnn_vs_classical"],
+         "ours": pm.paired_text(comparisons["cnn_vs_svm"])},
+        {"quantity": "Fig 3E: CNN shuffled labels", "paper": "chance (50 %)", "ours": pm.med(acc["cnn_shuffled"])},
         {"quantity": "Fig 3E: ridge / SVM shuffled labels", "paper": "chance (50 %)",
-         "ours": f"{pm.pct(acc['ridge_shuffled'])} / {pm.pct(acc['svm_shuffled'])}"},
-        {"quantity": "Fig 3F: has-break CNN", "paper": pm.PAPER["has_break"],
-         "ours": f"{pm.pct(hb)}; balanced {pm.pct(hb_bal)}"},
+         "ours": f"{pm.med(acc['ridge_shuffled'])} / {pm.med(acc['svm_shuffled'])}"},
+        {"quantity": "Fig 3F: has-break CNN: balanced accuracy (chance 50 %); accuracy vs the majority baseline",
+         "paper": f"accuracy {pm.PAPER['has_break']}",
+         "ours": f"balanced {pm.pct(hb_bal)}; accuracy {pm.pct(hb)} vs majority baseline {pm.pct(hb_major)}"},
         {"quantity": "Fig 3F: has-break CNN shuffled (balanced accuracy: chance 50 %)", "paper": "chance",
          "ours": f"{pm.pct(hb_sh)}; balanced {pm.pct(hb_sh_bal)}"},
         {"quantity": "S1A: animals classified above chance (binomial p < 0.05)", "paper": pm.PAPER["sex_above_chance"],

@@ -3,8 +3,9 @@ import numpy as np
 import torch
 
 from usvflow.figures.segment import plot_augmentations
+from usvflow.segment.augment import NOISE_KINDS, Augmenter
 from usvflow.segment.dataset import load_dataset
-from usvflow.segment.training import NOISE_KINDS, Augmenter, to_tensor
+from usvflow.segment.training import to_tensor
 from usvflow.workflow.script import script_main
 
 

@@ -14,11 +14,13 @@ def main(smk):
     # Spread the examples over the threshold baseline's Dice: easy, typical and hard crops.
     order = np.argsort(p["dice_threshold"])
     pick = order[np.linspace(0, len(order) - 1, min(6, len(order))).astype(int)]
-    columns = {"truth": p["truth"][pick], "threshold": p["pred_threshold"][pick],
-               "SqueakOut": p["pred_squeakout"][pick]}
-    scores = {"threshold": (p["accuracy_threshold"][pick], p["dice_threshold"][pick]),
-              "SqueakOut": (p["accuracy_squeakout"][pick], p["dice_squeakout"][pick])}
-    plot_examples(data["images"][p["rows"][pick]], columns, scores, smk.output[0], smk.params.note)
+    # The trained networks' masks are those of the first seed (its per-image scores beside them); both
+    # architectures as trained for the table's headline row, with augmentation.
+    shown = {"threshold": "threshold", "unet_aug": "U-Net (aug.)", "squeakout": "SqueakOut"}
+    columns = {"truth": p["truth"][pick]} | {label: p[f"pred_{key}"][pick] for key, label in shown.items()}
+    scores = {label: (p[f"accuracy_{key}"][pick], p[f"dice_{key}"][pick]) for key, label in shown.items()}
+    note = f"{smk.params.note}; networks: seed {int(p['seed'])}"
+    plot_examples(data["images"][p["rows"][pick]], columns, scores, smk.output[0], note)
 
 
 main(snakemake)  # noqa: F821

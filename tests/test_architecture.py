@@ -16,7 +16,7 @@ PACKAGE = ROOT / "src" / "usvflow"
 
 #: The stages in the order data flows; a module may import its own stage and earlier ones only.
 STAGES = ["errors", "config", "audio", "simulate", "detect", "features", "classify", "interpret", "segment",
-          "report", "figures", "workflow", "detect_cli", "cli"]
+          "report", "figures", "workflow", "detect_cli", "classify_cli", "cli"]
 MAX_LINES = 500
 #: What planning may not import: the scientific stack the jobs need, but the Python running snakemake need not.
 HEAVY = ("torch", "sklearn", "scipy", "matplotlib", "skimage", "statsmodels", "openTSNE", "soundfile")

@@ -93,7 +93,8 @@ def test_schema_defaults_fill_omitted_blocks(config, schemas):
     validate_config(trimmed, schemas / "config.schema.yaml")
     for key in ("embed", "network", "classical", "channel", "realdata_dir", "dataset"):
         assert trimmed[key] == config[key], key
-    assert trimmed["detection"] == {"default": {}, "paper": {}}
+    assert trimmed["detection"] == {"default": {}, "paper": {}, "image_format": {"paper": "paper"}}
+    assert trimmed["detection"] == config["detection"]
 
 
 def test_partial_block_keeps_given_values_and_fills_the_rest(config, schemas):

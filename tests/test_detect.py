@@ -265,3 +265,112 @@ def test_full_scale_images_keep_the_calls_level(tmp_path):
     assert abs(drop - 6.02 / 70 * 255) < 3
     # A full-scale sine would be 255: a 0.3 amplitude call peaks 10.5 dB below it.
     assert abs(img[("full", 0.3)].max() - (1 + 20 * np.log10(0.3) / 70) * 255) < 4
+
+
+def test_paper_image_format_follows_the_methods(tmp_path):
+    # Ivanenko et al. 2020, "Input data preparation": the N x 233 spectrogram (1 ms columns) cut at 100 ms,
+    # rescaled to M x 100 keeping the aspect ratio, left-aligned. A 40 ms call fills round(40 x 100/233) = 17
+    # columns, a 150 ms call is cut to 100 ms and fills 43; rows stay 1 kHz from 25 kHz, so the call's band
+    # (50-60 kHz) is in rows 25-35 as in the default image. The default format is unchanged by the option.
+    fs = 300_000
+    x = _recording(fs, 2.0, [(0.5, 0.04, 50_000, 60_000, 0.3), (1.2, 0.15, 50_000, 60_000, 0.3)], noise=0.002, seed=5)
+    write_wav(tmp_path / "two.wav", x, fs)
+    paper = detect_file(tmp_path / "two.wav", params={"image_format": "paper"})
+    default = detect_file(tmp_path / "two.wav")
+    assert np.array_equal(paper.calls.to_numpy(), default.calls.to_numpy())  # only the images differ
+    for img, on, off in zip(paper.spectrograms, paper.calls["onset_s"], paper.calls["offset_s"]):
+        n = min(int(np.ceil((off - on) * 1000 - 1e-9)), 100)
+        m = round(n * 100 / 233)
+        used = np.flatnonzero(img.any(axis=0))
+        assert used.max() + 1 <= m and used.min() <= 1, (n, m, used)  # left-aligned, M columns at most
+        assert used.max() + 1 >= m - 2  # the call reaches its end (background at the ramps may be 0)
+        ridge = img[:, :m].argmax(axis=0)
+        assert np.median(ridge) == pytest.approx(30, abs=6)  # 50-60 kHz: rows 25-35
+    long = paper.spectrograms[np.argmax(paper.calls["offset_s"] - paper.calls["onset_s"])]
+    assert 41 <= np.flatnonzero(long.any(axis=0)).max() + 1 <= 43  # cut at 100 ms: at most 43 columns
+    # The same pixels as the default image squeezed 100/233 in time (anti-aliased), up to resampling.
+    from skimage.transform import resize
+
+    d = default.spectrograms[0][:, :40].astype(float)
+    squeezed = resize(d, (100, 17), anti_aliasing=True, preserve_range=True)
+    assert np.corrcoef(squeezed.ravel(), paper.spectrograms[0][:, :17].astype(float).ravel())[0, 1] > 0.85
+
+
+# --------------------------------------------------------------------------------------------------
+# Faint calls kept whole (issue 15): fragments along one frequency trajectory are one call.
+
+
+def _faded_call(fs, seed, strong=0.003, faint=0.0008):
+    """A 80 ms up-sweep: 20 ms clearly above the noise, a 6 ms fade to silence, then 54 ms so faint that its
+    ridge stays between the hysteresis and the detection threshold."""
+    rng = np.random.default_rng(seed)
+    x = (0.002 * rng.standard_normal(int(0.6 * fs))).astype(np.float32)
+    dur = 0.08
+    t = np.arange(int(dur * fs)) / fs
+    env = np.minimum(1, np.minimum(t, dur - t) / 0.002) * np.where(t < 0.02, strong, faint)
+    env[(t >= 0.02) & (t < 0.026)] = 0.0
+    i = int(0.25 * fs)
+    x[i : i + len(t)] += (env * np.sin(2 * np.pi * np.cumsum(60e3 + 10e3 * t / dur) / fs)).astype(np.float32)
+    return x, np.array([[0.25, 0.25 + dur]])
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_a_faded_faint_call_stays_whole(tmp_path, seed):
+    # Before trajectory bridging only the strong 20 ms piece was reported (IoU 0.25 with the call): a miss
+    # and a false detection, the failure seen on unseen real clips.
+    fs = 250_000
+    x, truth = _faded_call(fs, seed)
+    path = tmp_path / "faded.wav"
+    write_wav(path, x, fs)
+    calls = detect_file(path).calls
+    assert len(calls) == 1
+    assert score(truth, calls, 0.5).f1 == 1.0
+
+
+def test_a_call_through_broadband_noise_stays_whole(tmp_path):
+    # A 100 ms call with a 30 ms broadband burst (20 dB above the floor) over its middle: the broadband
+    # penalty hides the call inside the burst, and the old detector reported two halves.
+    fs = 250_000
+    rng = np.random.default_rng(0)
+    x = _recording(fs, 0.6, [(0.2, 0.1, 70e3, 62e3, 0.003)])
+    sos = sps.butter(4, [2e3, 0.97 * fs / 2], btype="bandpass", fs=fs, output="sos")
+    m = int(0.03 * fs)
+    burst = sps.sosfilt(sos, rng.standard_normal(m))
+    x[int(0.235 * fs) : int(0.235 * fs) + m] += (burst / burst.std() * 0.02 * np.hanning(m)).astype(np.float32)
+    path = tmp_path / "burst.wav"
+    write_wav(path, x, fs)
+    calls = detect_file(path).calls
+    assert len(calls) == 1
+    assert score(np.array([[0.2, 0.3]]), calls, 0.5).f1 == 1.0
+
+
+@pytest.mark.parametrize("f_second", [66e3, 90e3])
+def test_neighbours_across_a_silent_gap_stay_apart(tmp_path, f_second):
+    # 20 ms of silence (longer than merge_gap_s, shorter than bridge_gap_s) between two calls, the second
+    # continuing the first's frequency or not: nothing along the way, so no bridge.
+    fs = 300_000
+    calls = [(0.2, 0.05, 60e3, 66e3, 0.01), (0.27, 0.04, f_second, f_second - 4e3, 0.01)]
+    path = tmp_path / "neighbours.wav"
+    write_wav(path, _recording(fs, 0.6, calls), fs)
+    det = detect_file(path).calls
+    truth = np.array([[on, on + d] for on, d, *_ in calls])
+    assert len(det) == 2 and score(truth, det, 0.5).f1 == 1.0
+
+
+def test_bridging_can_be_switched_off(tmp_path):
+    fs = 250_000
+    x, truth = _faded_call(fs, 0)
+    path = tmp_path / "faded.wav"
+    write_wav(path, x, fs)
+    off = detect_file(path, params={"bridge_gap_s": 0.0}).calls
+    assert score(truth, off, 0.3).tp == 0  # only the strong piece: the issue's failure
+
+
+def test_detect_variants_equal_detect_file(realdata):
+    from usvflow.detect import detect_variants
+
+    path = realdata / "clip4" / "recording.wav"
+    variants = [{}, {"threshold_db": 9.0, "pad_s": 0.002}, {"broadband_penalty": 0.2}, {"bridge_gap_s": 0.0}]
+    for v, table in zip(variants, detect_variants(path, variants)):
+        ref = detect_file(path, params=v).calls[["onset_s", "offset_s", "score"]]
+        np.testing.assert_array_equal(table.to_numpy(), ref.to_numpy())

@@ -63,7 +63,7 @@ def test_detect_features_matches_workflow_values(independent_recording):
     pd.testing.assert_frame_equal(added[table.columns], table)
 
 
-def _tone_recording(path, pieces, seconds=0.5, noise=1e-3, seed=1):
+def _tone_recording(path, pieces, seconds=0.5, noise=1e-3, seed=1, amp=0.1):
     """Noise plus tones: pieces of (onset_s, offset_s, f0_hz, f1_hz) with linear FM."""
     rng = np.random.default_rng(seed)
     x = noise * rng.standard_normal(int(seconds * FS))
@@ -71,7 +71,7 @@ def _tone_recording(path, pieces, seconds=0.5, noise=1e-3, seed=1):
         n = int((off - on) * FS)
         f = np.linspace(f0, f1, n)
         ramp = np.minimum(1, np.minimum(np.arange(n), np.arange(n)[::-1]) / (0.0005 * FS))
-        x[int(on * FS):int(on * FS) + n] += 0.1 * ramp * np.sin(2 * np.pi * np.cumsum(f) / FS)
+        x[int(on * FS):int(on * FS) + n] += amp * ramp * np.sin(2 * np.pi * np.cumsum(f) / FS)
     write_wav(path, x.astype(np.float32), FS)
     return path
 
@@ -93,6 +93,25 @@ def test_ff_line_of_constructed_calls(tmp_path):
     ff = vecs["ff_line"][2]
     assert (ff[:15] > 0).all() and (ff[25:28] == 0).all() and (ff[35:48] > 0).all()  # the gap is a break
     assert (vecs["ff_line"][0][35:] == 0).all()  # zero after the end of the call
+
+
+def test_same_call_nearer_or_farther_over_another_floor_gives_the_same_features(tmp_path):
+    """The spectral features and the marginals describe the call, not the recording: the same two calls
+    recorded 12 dB quieter (farther) over a 12 dB louder noise floor, with other noise, agree on everything but
+    the level (on the raw power spectrogram Wiener entropy moved by 5 between the two)."""
+    pieces = [(0.05, 0.09, 55e3, 75e3), (0.15, 0.20, 70e3, 62e3)]
+    calls = pd.DataFrame({"onset_s": [0.045, 0.145], "offset_s": [0.095, 0.205]})
+    near = fx.compute_features(calls, _tone_recording(tmp_path / "near.wav", pieces, 0.3, 1e-3, 1, amp=0.1))
+    far = fx.compute_features(calls, _tone_recording(tmp_path / "far.wav", pieces, 0.3, 4e-3, 2, amp=0.025))
+    (a, va), (b, vb) = near, far
+    assert np.all(b["volume_db"] < a["volume_db"] - 10)  # the level is volume_db's alone
+    assert np.allclose(a["wiener_entropy"], b["wiener_entropy"], atol=0.5)
+    for col in ("spectral_purity", "spectral_salience", "spectral_skewness", "temporal_skewness"):
+        assert np.allclose(a[col], b[col], rtol=0.1, atol=0.05), col
+    for key in ("time_marginal", "spectral_marginal"):
+        assert np.allclose(va[key].max(axis=1), 1, atol=0.02) and np.allclose(vb[key].max(axis=1), 1, atol=0.02), key
+        assert np.mean(np.abs(va[key] - vb[key])) < 0.05, key
+        assert all(np.corrcoef(va[key][i], vb[key][i])[0, 1] > 0.95 for i in range(2)), key
 
 
 def test_paper_single_bin_interpolation_rule():

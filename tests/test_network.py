@@ -10,7 +10,14 @@ import torch
 import torch.nn.functional as F
 
 from usvflow.classify.models import build_model, layer_names
-from usvflow.interpret.activations import layer_activations, pattern_correlation, row_correlation, sparsity
+from usvflow.interpret.activations import (
+    layer_activations,
+    pattern_correlation,
+    row_correlation,
+    seen_masks,
+    sparsity,
+    sparsity_seen,
+)
 from usvflow.interpret.deconv import _Step, deconv_operators, deconvolve, unit_reconstructions
 from usvflow.interpret.layers import analyse_fold, layer_statistics, summarise_layers
 from usvflow.interpret.settings import NetworkSettings
@@ -134,6 +141,39 @@ def test_sparsity_counts_active_units() -> None:
     assert sparsity(np.zeros((2, 3, 4, 4))).tolist() == [1.0, 1.0]
 
 
+def test_sparsity_seen_ignores_units_over_empty_input() -> None:
+    """One lit corner pixel: the first layer's positions whose window covers it see sound, deeper layers see it
+    through their receptive fields; silent units over empty input do not count towards sparsity_seen."""
+    model = build_model("cnn", 2, TINY).eval()
+    x = torch.zeros(1, 1, TINY["input_size"], TINY["input_size"])
+    x[0, 0, 0, 0] = 1.0
+    seen = seen_masks(model, x)
+    first = seen[0][0]
+    k, s = model.conv[0][0].kernel_size[0], model.conv[0][0].stride[0]
+    # positions whose window [i*s - k//2, i*s + k//2] covers pixel 0
+    expect = np.array([i * s - k // 2 <= 0 <= i * s + k // 2 for i in range(first.shape[0])])
+    np.testing.assert_array_equal(first, expect[:, None] & expect[None, :])
+    assert all(m.sum() >= 1 for m in seen)
+    acts = np.zeros((1, 2) + first.shape)
+    acts[0, 0][first] = 1.0  # one of two channels active wherever the unit sees sound
+    assert sparsity_seen(acts, first[None])[0] == pytest.approx(0.5)
+    assert sparsity(acts)[0] > 0.5
+    assert np.isnan(sparsity_seen(acts, np.zeros_like(first)[None])[0])
+
+
+def test_direction_test_per_animal_then_across() -> None:
+    from usvflow.interpret.layers import direction_test
+
+    rng = np.random.default_rng(0)
+    rows = [{"fold": f"a{a}", "layer_index": li, "sparsity": 0.2 + sign * 0.05 * li + rng.normal(0, 0.01)}
+            for sign in (-1,) for a in range(8) for li in range(6) for _ in range(5)]
+    down = direction_test(pd.DataFrame(rows), "sparsity")
+    assert down["direction"] == "decreases" and down["n_animals"] == 8 and down["p"] < 0.01
+    assert down["n_rising"] == 0 and down["median_rho"] < -0.9
+    flat = pd.DataFrame([{**r, "sparsity": rng.normal(0.2, 0.01)} for r in rows])
+    assert direction_test(flat, "sparsity")["direction"] == "no consistent direction"
+
+
 def test_pattern_correlation_within_vs_across() -> None:
     """Two prototypes ±p plus small noise: same-label references correlate ~+1, other-label ~-1."""
     rng = np.random.default_rng(0)
@@ -194,7 +234,10 @@ def test_analyse_fold_and_statistics() -> None:
     assert set(summary["measure"]) >= {"sparsity", "within_corr", "across_corr", "deconv_stim_corr"}
     tests = layer_statistics(long)
     assert "sparsity_anova" in tests and "layer" in tests["sparsity_anova"]
+    assert long["sparsity_seen"].dropna().between(0, 1).all()
+    assert set(tests["sparsity_direction"]) == {"sparsity", "sparsity_seen"}
     values, rows = fig6_numbers(summary, tests)
+    assert any("direction" in r["quantity"] for r in rows)
     plateau = {r["quantity"][-1]: r for r in rows if r["quantity"].startswith("deconvolution")}
     for sex in ("M", "F"):  # the paper's number from report.paper, ours from this fold's values
         assert plateau[sex]["paper"] == f"{paper.FIG6_DECONV_PLATEAU[sex]:.2f}"

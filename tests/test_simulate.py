@@ -14,8 +14,10 @@ from usvflow.simulate.recording import load_truth, render_mask, simulate_cohort,
 
 
 def _quiet(sim: dict) -> dict:
-    """No transient noise and no tonal band: only the noise floor remains besides the calls."""
+    """No transient noise, no tonal band and no stretch of raised broadband noise: only the noise floor
+    remains besides the calls."""
     noise = sim["noise"]
+    noise["faint_broadband"]["share_of_time"] = 0.0
     noise["movement"]["mean_interval_s"] = 1e9
     noise["clicks"].update(rate_per_s=0.0, share_of_calls_hit=0.0)
     noise["bursts"].update(rate_per_s=0.0, share_of_calls_hit=0.0)
@@ -77,7 +79,8 @@ def test_noise_events_are_where_the_truth_says(sim):
     assert {"click", "tonal_band"} <= kinds
     spec, db = _db_above_floor(rec)
     clicks = rec.noise[rec.noise.kind == "click"]
-    loud = clicks[clicks.amplitude > 30 * 10 ** (sim["noise"]["floor_dbfs"] / 20)]
+    floor_dbfs = float(rec.nuisance.floor_dbfs.iloc[0])  # this recording's floor (jitter and gain included)
+    loud = clicks[clicks.amplitude > 30 * 10 ** (floor_dbfs / 20)]
     for c in loud.itertuples():  # a click is broadband: most bins light up in its frame
         j = int(np.argmin(np.abs(spec.times - (c.onset_s + c.offset_s) / 2)))
         assert np.mean(db[:, j] > 6.0) > 0.5
@@ -182,3 +185,64 @@ def test_write_recording_marks_clipping(tmp_path, sim):
     for call in rec.calls[rec.calls.clipped].itertuples():
         seg = x[int(call.onset_s * rec.sample_rate):int(call.offset_s * rec.sample_rate)]
         assert np.abs(seg).max() > 0.99  # flat-topped at full scale in the file
+
+
+# --------------------------------------------------------------------------------------------------
+# The "faint in broadband noise" recording condition (matched to AMVOC clip6, docs/simulator.md)
+
+
+def test_faint_broadband_condition_is_in_the_truth(sim):
+    from usvflow.simulate.conditions import plan_faint_epochs
+    from usvflow.simulate.plan import CONDITIONS
+
+    sim["noise"]["faint_broadband"]["share_of_time"] = 0.5
+    spec = RecordingSpec("sex_F02", "sex", "F02", "F", "C57BL/6", "F", 30.0)
+    rec = simulate_recording(sim, spec)
+    from usvflow.simulate.recording import _nuisance_quantiles
+
+    q = _nuisance_quantiles(sim, spec)["faint"]
+    epochs = plan_faint_epochs(sim, spec.recording, spec.duration_s, q)
+    assert epochs, "a 30 s recording at share 0.5 has stretches in the condition"
+    # the recording's time in the condition is what its quantile asks for, in stretches of epoch_s at most
+    spent = sum(b - a for a, b, _ in epochs)
+    assert spent == pytest.approx(min(1.0, 2 * q * 0.5) * 30.0)
+    assert all(b - a <= sim["noise"]["faint_broadband"]["epoch_s"][1] + 1e-9 for a, b, _ in epochs)
+    assert all(e[1] <= f[0] for e, f in zip(epochs, epochs[1:]))  # in order, not overlapping
+    c = rec.calls
+    assert set(c.condition) <= set(CONDITIONS) and set(c.condition) == set(CONDITIONS)
+    ev = rec.noise[rec.noise.kind == "faint_broadband"]
+    np.testing.assert_allclose(ev[["onset_s", "offset_s"]].to_numpy(), [[a, b] for a, b, _ in epochs])
+    for _, call in c.iterrows():
+        inside = [e for e in epochs if e[0] <= call.onset_s < e[1]]
+        assert (call.condition == "faint_broadband") == bool(inside)
+    # Fades only inside the condition, and the truth's SNR is taken against the raised floor.
+    assert (c.fades[c.condition == "standard"] == 0).all() and c.fades[c.condition == "faint_broadband"].sum() > 0
+    quiet = simulate_recording({**sim, "noise": {**sim["noise"], "faint_broadband": {
+        **sim["noise"]["faint_broadband"], "share_of_time": 0.0}}}, spec)
+    assert set(quiet.calls.condition) == {"standard"}
+    in_cond = c.condition == "faint_broadband"
+    raise_db = np.array([next(r for a, b, r in epochs if a <= on < b) for on in c.onset_s[in_cond]])
+    np.testing.assert_allclose(quiet.calls.snr_db[in_cond] - c.snr_db[in_cond], raise_db)
+    # The floor really is that much higher inside a stretch (white noise over the whole band): the median
+    # power in the USV band, where the microphone floor is white too, rises by the stretch's raise.
+    fs = rec.sample_rate
+    a, b, r = max(epochs, key=lambda e: e[1] - e[0])
+    mid = slice(int((a + 0.1) * fs), int((b - 0.1) * fs))
+    level = [np.median(spectrogram(x.audio[mid], fs, window_s=0.001, hop_s=0.0005).band(30e3, 120e3).power)
+             for x in (rec, quiet)]
+    assert 10 * np.log10(level[0] / level[1]) == pytest.approx(r, abs=1.0)
+
+
+def test_condition_leaves_the_rest_of_the_recording_unchanged(sim):
+    spec = RecordingSpec("sex_M03", "sex", "M03", "M", "C57BL/6", "M", 30.0)
+    sim["noise"]["faint_broadband"]["share_of_time"] = 0.0
+    off = simulate_recording(sim, spec)
+    sim["noise"]["faint_broadband"]["share_of_time"] = 0.5
+    on = simulate_recording(sim, spec)
+    ev = on.noise[on.noise.kind == "faint_broadband"][["onset_s", "offset_s"]].to_numpy()
+    t = np.arange(len(on.audio)) / on.sample_rate
+    outside = ~((t[:, None] >= ev[None, :, 0]) & (t[:, None] < ev[None, :, 1] + 0.01)).any(axis=1)
+    assert len(ev) and outside.mean() > 0.3
+    np.testing.assert_array_equal(on.audio[outside], off.audio[outside])
+    cols = ["onset_s", "offset_s", "call_type", "f_mean_hz", "amplitude"]
+    pd.testing.assert_frame_equal(on.calls[cols], off.calls[cols])

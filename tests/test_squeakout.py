@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import torch
 
+from usvflow.segment.augment import AugmentConfig, Augmenter
 from usvflow.segment.models import (
     NullModel,
     SqueakOut,
@@ -18,7 +19,7 @@ from usvflow.segment.models import (
     hybrid_loss,
     pixel_accuracy,
 )
-from usvflow.segment.training import AugmentConfig, Augmenter, TrainConfig, train_segmenter
+from usvflow.segment.training import TrainConfig, train_segmenter
 
 torch.set_num_threads(1)
 
@@ -110,6 +111,160 @@ def test_tiny_training_reduces_loss():
         x[i][y[i]] = 230
     model = SqueakOut(width=0.25, last_channels=64)
     cfg = TrainConfig(lr=3e-3, max_epochs=6, augment=False, seed=0)
-    hist = train_segmenter(model, x, y, x[:4], y[:4], cfg, log=lambda s: None)
+    hist = train_segmenter(model, x, y, x[:4], y[:4], cfg, log=lambda s: None, device="cpu")
     assert hist.epochs[-1]["train_loss"] < hist.epochs[0]["train_loss"]
     assert min(e["val_loss"] for e in hist.epochs) < hist.epochs[0]["val_loss"]
+
+
+# ------------------------------------------------------------------------------------------ device
+
+
+class _Recorder(torch.nn.Module):
+    """Wraps a network and records the device of every batch it is given."""
+
+    def __init__(self, net: torch.nn.Module) -> None:
+        super().__init__()
+        self.net, self.seen = net, []
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.seen.append(x.device.type)
+        return self.net(x)
+
+
+def _toy(n=16, size=32, seed=0):
+    rng = np.random.default_rng(seed)
+    x = (rng.random((n, size, size)) * 60).astype(np.uint8)
+    y = np.zeros((n, size, size), bool)
+    for i in range(n):
+        r = rng.integers(4, size - 4)
+        y[i, r - 1:r + 2, 4:size - 4] = True
+        x[i][y[i]] = 230
+    return x, y
+
+
+def _train_on(device):
+    from usvflow.segment.training import predict_masks
+
+    x, y = _toy()
+    net = _Recorder(SqueakOut(width=0.25, last_channels=64))
+    cfg = TrainConfig(lr=3e-3, max_epochs=2, batches_per_epoch=2, augment=True, seed=0, tile=16)
+    hist = train_segmenter(net, x, y, x[:4], y[:4], cfg, log=lambda s: None, device=device)
+    assert {p.device.type for p in net.parameters()} == {torch.device(device).type}
+    assert hist.device.startswith(torch.device(device).type)
+    n_train = len(net.seen)
+    masks = predict_masks(net, x[:3])  # inference follows the model to its device
+    assert set(net.seen) == {torch.device(device).type} and len(net.seen) > n_train
+    assert masks.shape == (3, 32, 32) and masks.dtype == bool
+
+
+def test_training_and_inference_run_on_the_chosen_device_cpu():
+    _train_on("cpu")
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_training_and_inference_run_on_the_chosen_device_cuda():
+    _train_on("cuda")
+
+
+def test_default_device_is_the_classifiers_choice(monkeypatch):
+    # The segmentation code calls usvflow.classify.training.pick_device: USVFLOW_DEVICE steers both.
+    from usvflow.classify.training import pick_device
+
+    monkeypatch.setenv("USVFLOW_DEVICE", "cpu")
+    x, y = _toy(8)
+    hist = train_segmenter(UNet(base=4, depth=2), x, y, x[:2], y[:2],
+                           TrainConfig(max_epochs=1, batches_per_epoch=1, augment=False), log=lambda s: None)
+    assert hist.device == str(pick_device()) == "cpu"
+
+
+def test_gpu_rules_choose_their_device():
+    """Every segmentation rule that reserves gpu=1 runs a script that asks pick_device and hands the device to
+    training or inference (a code read; the device tests above check that the library then uses it)."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    text = (root / "rules" / "segment.smk").read_text()
+    gpu_scripts = []
+    for block in text.split("\nrule ")[1:]:
+        if "gpu=1" in block:
+            gpu_scripts.append(block.split('script:')[1].split('"')[1].split("/")[-1])
+    # evaluation only scores the saved predictions: no GPU (its inference timing is benchmarks/segment_speed.py)
+    assert set(gpu_scripts) == {"segment_refine.py", "segment_train.py"}
+    for name in gpu_scripts:
+        src = (root / "scripts" / name).read_text()
+        assert "pick_device()" in src and "device=device" in src, name
+
+
+# ------------------------------------------------------------------------------------------ budget
+
+
+def test_same_seed_gives_both_architectures_the_same_batches_and_augmentations():
+    x, y = _toy(24)
+    seen = {}
+    for name, net in (("squeakout", SqueakOut(width=0.25, last_channels=64)), ("unet", UNet(base=4, depth=2))):
+        batches = []
+
+        class Spy(torch.nn.Module):
+            def __init__(self, inner):
+                super().__init__()
+                self.inner = inner
+
+            def forward(self, xb):
+                if self.training:
+                    batches.append(xb.detach().clone())
+                return self.inner(xb)
+
+        cfg = TrainConfig(lr=1e-3, max_epochs=3, batches_per_epoch=4, augment=True, seed=7, tile=16,
+                          early_stop_patience=99)
+        hist = train_segmenter(Spy(net), x, y, x[:4], y[:4], cfg, log=lambda s: None, device="cpu")
+        assert hist.updates == hist.max_updates == 12
+        seen[name] = torch.stack(batches)
+    assert torch.equal(seen["squeakout"], seen["unet"])
+
+
+def test_plateau_and_early_stopping_fire_and_are_recorded():
+    x, y = _toy(16)
+
+
+    class Stuck(torch.nn.Module):  # its parameter gets zero gradients: the validation loss can never improve
+        def __init__(self):
+            super().__init__()
+            self.p = torch.nn.Parameter(torch.zeros(1))
+
+        def forward(self, xb):
+            return xb * 0 + self.p * 0 - 2.0
+
+    # The plateau rule cuts the rate after 2 bad checks (patience 1); early stopping ends training after 3.
+    cfg = TrainConfig(lr=1e-3, max_epochs=10, batches_per_epoch=1, plateau_patience=1, early_stop_patience=3,
+                      augment=False)
+    hist = train_segmenter(Stuck(), x, y, x[:4], y[:4], cfg, log=lambda s: None, device="cpu")
+    assert hist.stopped == "early stopping" and hist.updates == 4 < hist.max_updates
+    assert hist.lr_drops == [2] and hist.epochs[-1]["lr"] == pytest.approx(1e-4)
+
+
+def test_tiles_cover_every_pixel_without_shifting():
+    from usvflow.segment.training import tile_crops, tile_offsets
+
+    assert tile_offsets(96, 64) == [0, 32] and tile_offsets(96, 48) == [0, 48] and tile_offsets(96, 0) == [0]
+    assert tile_offsets(512, 512) == [0]
+    img = np.arange(2 * 96 * 96, dtype=np.int64).reshape(2, 96, 96)
+    tiles, masks = tile_crops(img, img % 7 == 0, 64)
+    assert tiles.shape == (8, 64, 64) and masks.shape == (8, 64, 64)
+    assert np.array_equal(tiles[3], img[0, 32:, 32:]) and np.array_equal(tiles[4], img[1, :64, :64])
+    assert np.array_equal(masks, tiles % 7 == 0)  # the mask is cut exactly as its image
+    covered = np.zeros((96, 96), bool)
+    for r in (0, 32):
+        for c in (0, 32):
+            covered[r:r + 64, c:c + 64] = True
+    assert covered.all()
+    same, _ = tile_crops(img, img > 0, 0)
+    assert same is img
+
+
+def test_batch_stream_uses_every_image_once_per_pass():
+    from usvflow.segment.training import batch_stream
+
+    stream = batch_stream(20, 4, np.random.default_rng(0))
+    first = np.concatenate([next(stream) for _ in range(5)])
+    second = np.concatenate([next(stream) for _ in range(5)])
+    assert sorted(first) == list(range(20)) == sorted(second) and not np.array_equal(first, second)

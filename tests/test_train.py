@@ -2,6 +2,8 @@
 CNN learns a learnable task while its shuffled-label control stays at chance."""
 from __future__ import annotations
 
+import os
+import re
 import shutil
 import subprocess
 import sys
@@ -15,6 +17,7 @@ from usvflow.classify import folds as tf
 from usvflow.classify import inputs as ti
 from usvflow.classify import tasks as tk
 from usvflow.classify import training as tt
+from usvflow.classify.models import build_model as tk_build
 from usvflow.features.columns import FEATURES_24
 from usvflow.report import tables as rt
 
@@ -60,6 +63,9 @@ def test_class_weights_and_balanced_subsample():
     w = tk.class_weights(y, 3)
     assert w[2] == 0 and w[1] == pytest.approx(3 * w[0])
     assert (w[y]).mean() == pytest.approx(1.0)
+    tempered = tk.class_weights(y, 3, power=0.5)  # square root of inverse frequency: ratio sqrt(3)
+    assert tempered[1] == pytest.approx(np.sqrt(3) * tempered[0]) and (tempered[y]).mean() == pytest.approx(1.0)
+    assert np.allclose(tk.class_weights(y, 3, power=0.0)[:2], 1.0)
     keep = tk.balanced_subsample(y, np.random.default_rng(0))
     assert np.bincount(y[keep]).tolist() == [10, 10]
 
@@ -120,12 +126,76 @@ def test_device_choice(monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     assert tt.pick_device().type == "cpu"
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
     assert tt.pick_device().type == "cuda"
+    assert tt.pick_device("cuda:3") == torch.device("cuda", 3)  # an explicit index is kept
     monkeypatch.setenv("USVFLOW_DEVICE", "cpu")
     assert tt.pick_device().type == "cpu"
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     with pytest.raises(RuntimeError, match="CUDA"):
         tt.pick_device("cuda")
+
+
+_CLAIM = """
+import os, sys, time
+sys.path.insert(0, {src!r})
+import torch
+torch.cuda.is_available = lambda: True
+torch.cuda.device_count = lambda: 2
+from usvflow.classify.training import pick_device
+print(pick_device(), pick_device(), flush=True)  # the second call keeps the first call's slot
+while not os.path.exists({stop!r}):  # hold the slot until the test has seen every job's device
+    time.sleep(0.05)
+"""
+
+
+def test_parallel_jobs_spread_over_the_gpus(tmp_path, monkeypatch, repo_root):
+    """Jobs running at once take free slots in turn (device = slot mod device count); a finished job's slot is
+    taken again by the next; CUDA_VISIBLE_DEVICES narrows what torch counts, so a SLURM job given one GPU
+    uses it (device_count 1 → no slot needed)."""
+    env = {**os.environ, "USVFLOW_GPU_SLOT_DIR": str(tmp_path / "slots")}
+    env.pop("USVFLOW_DEVICE", None)
+    stop = tmp_path / "stop"
+    code = _CLAIM.format(src=str(repo_root / "src"), stop=str(stop))
+    procs = [subprocess.Popen([sys.executable, "-c", code], env=env, stdout=subprocess.PIPE, text=True)
+             for _ in range(3)]
+    devices = [p.stdout.readline().split() for p in procs]
+    stop.touch()
+    for p in procs:
+        p.wait(timeout=60)
+    assert all(d[0] == d[1] for d in devices), devices
+    assert sorted(d[0] for d in devices) == ["cuda:0", "cuda:0", "cuda:1"], devices
+    # All three have exited: their slots are free again, so the next job starts at slot 0.
+    late = subprocess.run([sys.executable, "-c", code], env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert late.stdout.split()[0] == "cuda:0", late.stderr
+
+
+def test_gpu_slots_let_jobs_share_a_device(tmp_path, repo_root):
+    """`--resources gpu=1` with gpu_slots_per_device 2: two gpu=1 jobs run at once (integer resources, so the
+    capacity is counted in slots: planning.share_gpus); with 1 slot they run one after another."""
+    (tmp_path / "Snakefile").write_text(f"""
+import sys
+sys.path.insert(0, {str(repo_root / "src")!r})
+from usvflow.workflow import planning
+planning.share_gpus(workflow, int(config["slots"]))
+rule all:
+    input: expand("o{{i}}.txt", i=range(4))
+rule a:
+    output: "o{{i}}.txt"
+    resources: gpu=1
+    shell: "python -c 'import time; print(time.time())' > {{output}}; sleep 1.5; python -c 'import time; print(time.time())' >> {{output}}"
+""")
+    for slots, expected in [(2, 2), (1, 1)]:
+        for f in tmp_path.glob("o*.txt"):
+            f.unlink()
+        proc = subprocess.run([sys.executable, "-m", "snakemake", "--cores", "4", "--resources", "gpu=1",
+                               "--config", f"slots={slots}", "-q"], cwd=tmp_path, capture_output=True, text=True,
+                              timeout=120)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        spans = [tuple(map(float, f.read_text().split())) for f in sorted(tmp_path.glob("o*.txt"))]
+        most = max(sum(a <= t < b for a, b in spans) for t, _ in spans)
+        assert most == expected, (slots, spans)
 
 
 def _toy_cohort(n_animals: int = 6, per_animal: int = 60, seed: int = 0) -> tf.FoldData:
@@ -230,6 +300,40 @@ def test_network_tables_describe_the_configured_networks(config):
     assert len(tables[4]) == 3 and len(tables[5]) == 2 and len(tables[6]) == 2 and len(tables[7]) == 4
 
 
+def test_paper_preset_tables_list_the_papers_networks(config, toy, tmp_path):
+    """Table 1 of the paper preset: 6 convolutions (256 units first, Fig 3C) + 3 fully connected layers on
+    100 x 100 images; Tables 4-7 the Methods' stage counts (3, 2, 2, 4) at batch size 64 with Adam. A table
+    built from a trained, saved network equals the one built from the settings the job trained it with."""
+    from usvflow.classify.models import save_model
+
+    settings = tk.train_settings({**config, "preset": "paper"})
+    tables = rt.network_tables(settings)
+    convs = tables[1][tables[1]["layer"] == "Conv2d"]
+    assert len(convs) == 6 and convs["units"].iloc[0] == 256 and convs["output_shape"].iloc[0].startswith("256×")
+    assert (tables[1]["layer"] == "Linear").sum() == 3 and tables[1]["total_parameters"].iloc[0] > 1e7
+    assert [len(tables[i]) for i in (4, 5, 6, 7)] == [3, 2, 2, 4]
+    assert all((tables[i]["batch_size"] == 64).all() and tables[i]["optimizer"].str.startswith("Adam").all()
+               for i in (4, 5, 6, 7))
+    assert sum(tables[4]["epochs"]) * np.ceil(9_400 / 64) > 5_000  # ~6k iterations on the paper's sex folds
+    # From a trained network (the test preset's sizes, trained briefly) instead of the settings:
+    small = tk.train_settings({**config, "preset": "test"})
+    m, _, _, net = tf.run_fold("sex", "loao", "A0", "cnn", toy, {**small, "seed": 3}, device=torch.device("cpu"), log=None)
+    save_model(str(tmp_path / "cnn.pt"), net, "cnn")
+    from_model = rt.network_tables(small, trained={"cnn": tmp_path / "cnn.pt"})[1]
+    from_settings = rt.network_tables(small)[1]
+    assert (from_model["source"] == "trained model").all()
+    pd.testing.assert_frame_equal(from_model.drop(columns="source"), from_settings.drop(columns="source"))
+
+
+def test_paper_preset_extracts_the_papers_images(config):
+    from usvflow.workflow.planning import detection_settings
+
+    assert detection_settings({**config, "preset": "paper"}, "default")["image_format"] == "paper"
+    assert "image_format" not in detection_settings(config, "default")  # the default preset's jobs are unchanged
+    custom = {**config, "detection": {**config["detection"], "default": {"image_format": "default"}}, "preset": "paper"}
+    assert detection_settings(custom, "default")["image_format"] == "default"  # a method's own setting wins
+
+
 # --------------------------------------------------------------------------------------------- workflow plan
 
 
@@ -254,6 +358,18 @@ def test_paper_preset_plans_one_fold_per_animal(repo_root, tmp_path):
             if kv["task"] in folds:
                 folds[kv["task"]].add(kv["fold"])
     assert len(folds["sex"]) == 17 and len(folds["strain"]) == 12, folds
+    # On SLURM, with GPU slots configured: every GPU job still asks for one whole GPU; the 9-feature DNN none.
+    (tmp_path / "slots.yaml").write_text("train:\n  gpu_slots_per_device: 4\n")
+    proc = subprocess.run([sys.executable, "-m", "snakemake", "-n", "--profile", "profiles/slurm", "--configfile",
+                           "config.yaml", "slots.yaml", "--config", "preset=paper", "--", "figures/fig4.pdf"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    gpus: dict[str, set] = {}
+    for block in proc.stdout.split("\nrule ")[1:]:
+        if block.startswith(("train_cnn:", "train_feature_dnn:")):
+            model = block.split("model=")[1].split()[0].strip(",")
+            gpus.setdefault(model, set()).add(re.search(r"\bgpu=(\d+)", block).group(1))
+    assert gpus == {"cnn": {"1"}, "dnn9": {"0"}, "semiconv": {"1"}}, gpus
 
 
 def test_fold_with_one_training_class_is_skipped_not_fatal(toy):
@@ -276,3 +392,174 @@ def test_image_gain_is_a_db_shift_of_the_call():
     assert float(shift.min()) >= lo - 1e-6 and float(shift.max()) <= hi + 1e-6
     assert float(shift.max() - shift.min()) > 0.8 * (hi - lo)
     assert torch.all(out[..., 7:] == 0)
+
+
+# --------------------------------------------------------------------------------------------- no host stalls
+
+
+_READS = ("item", "tolist", "__float__", "__int__", "__bool__", "__index__", "cpu", "numpy", "__array__")
+
+
+def test_loop_reads_nothing_back_between_curve_records(toy, monkeypatch):
+    """The training loop may wait for the device only at a learning-curve record (every ``curve_every``
+    iterations) and after the last iteration: every read-back of a tensor to the host (``.item()``,
+    ``.tolist()``, ``float()``, ``.cpu()``, ``.numpy()``, ...) is logged with the iteration it happens in,
+    and host→device copies of batch indices are counted (one per epoch is allowed, none per batch)."""
+    table = toy.table[toy.table["animal"].isin(["A0", "A1", "A2", "A3"])].reset_index(drop=True)
+    x, lengths = ti.prepare_images(toy.images[:len(table)], 25)
+    y = (table["sex"] == "M").to_numpy(np.int64)
+    train_idx, test_idx = np.arange(0, 180), np.arange(180, 240)
+    state = {"it": 0, "reads": [], "copies": []}
+
+    def augment(batch, gen):
+        state["it"] += 1  # called once per iteration, before its forward pass
+        return [ti.Augmentation().images(batch[0], batch[1], gen), batch[1]]
+
+    class Net(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.inner, self.n_classes = tk_build("cnn", 2, SETTINGS["cnn"]), 2
+
+        def forward(self, xb, *_):
+            return self.inner(xb)
+
+    def logged(name, original):
+        def wrapper(*args, **kwargs):
+            # Adam keeps its step counter in a host tensor by design (torch.optim reads it with .item());
+            # that reads no device memory, on a GPU either, so the optimiser's own calls are not counted.
+            if "torch/optim/" not in sys._getframe(1).f_code.co_filename:
+                state["reads"].append((state["it"], name))
+            return original(*args, **kwargs)
+        return wrapper
+
+    for name in _READS:
+        monkeypatch.setattr(torch.Tensor, name, logged(name, getattr(torch.Tensor, name)))
+    def copied(original):
+        def wrapper(*args, **kwargs):
+            if "torch/optim/" not in sys._getframe(1).f_code.co_filename:  # Adam's host-side step counters
+                state["copies"].append(state["it"])
+            return original(*args, **kwargs)
+        return wrapper
+
+    for name in ("as_tensor", "from_numpy", "tensor"):
+        monkeypatch.setattr(torch, name, copied(getattr(torch, name)))
+    every, epochs = 4, 5
+    res = tt.train_network(Net(), [x, lengths], y, train_idx, test_idx, [ti.Stage(epochs, 1e-3, 0.2)], 2, 7,
+                           augment=augment, batch_size=32, curve_every=every, device=torch.device("cpu"))
+    iterations = res.iterations
+    assert iterations == state["it"] == epochs * 6 and len(res.curve) == iterations // every
+    during = [(i, n) for i, n in state["reads"] if 0 < i < iterations]
+    assert during, "the records read the curve's numbers back"
+    assert all(i % every == 0 for i, _ in during), [r for r in during if r[0] % every]
+    # One read per record (the loss, weight change and accuracy come back together).
+    assert len(during) == len([i for i in range(1, iterations) if i % every == 0]), during
+    per_batch = [i for i in state["copies"] if 0 < i < iterations]
+    assert len(per_batch) <= epochs, state["copies"]  # the epoch's order, once per epoch
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_loop_does_not_synchronise_on_cuda_between_records(toy):
+    """On a GPU: CUDA's own sync detector raises inside every training iteration (it is switched off only while
+    a learning-curve record is taken, i.e. while the model evaluates)."""
+    x, lengths = ti.prepare_images(toy.images, 25)
+    y = (toy.table["sex"] == "M").to_numpy(np.int64)
+
+    def augment(batch, gen):
+        torch.cuda.set_sync_debug_mode("error")
+        return [ti.Augmentation().images(batch[0], batch[1], gen), batch[1]]
+
+    class Net(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.inner, self.n_classes = tk_build("cnn", 2, SETTINGS["cnn"]), 2
+            self.register_forward_pre_hook(lambda m, a: None if m.training else torch.cuda.set_sync_debug_mode(0))
+
+        def forward(self, xb, *_):
+            return self.inner(xb)
+
+    try:
+        res = tt.train_network(Net(), [x, lengths], y, np.arange(300), np.arange(300, 360),
+                               [ti.Stage(3, 1e-3, 0.2)], 2, 7, augment=augment, batch_size=32, curve_every=4,
+                               device=torch.device("cuda"), recalibrate_bn=False)
+    finally:
+        torch.cuda.set_sync_debug_mode(0)
+    assert res.iterations > 8 and len(res.curve) == res.iterations // 4
+
+
+# --------------------------------------------------------------------------------------------- precision, switches
+
+
+def test_mixed_precision_matches_fp32_within_seed_noise(toy):
+    """bf16 autocast (CPU here; the same code path as CUDA) against fp32, three seeds each, on the same fold.
+
+    Tolerance: mixed precision changes every step's rounding (bf16 keeps 8 bits of mantissa), so the two runs
+    drift apart the way two seeds do, only less. Accepted when (1) the mean absolute difference between the
+    bf16 and fp32 loss curves of the same seed is under half the mean difference between fp32 curves of
+    different seeds (measured: ~0.02 vs ~0.12), (2) the first record's loss agrees within 3 % (before drift),
+    and (3) the mean final accuracy of bf16 is within max(5 points, 2 seed-SDs) of fp32's.
+    """
+    settings = {**SETTINGS, "curve_every": 4,
+                "protocols": {"spectrogram": [{"epochs": 3, "lr": 3e-3, "dropout": 0.2},
+                                              {"epochs": 1, "lr": 1e-3, "dropout": 0.2}]}}
+    curves, accs = {}, {}
+    for precision in ("fp32", "bf16"):
+        for seed in (11, 12, 13):
+            m, _, curve, _ = tf.run_fold("sex", "random10", "k0", "cnn", toy,
+                                         {**settings, "seed": seed, "runtime": {"precision": precision}},
+                                         device=torch.device("cpu"), log=None)
+            assert m["runtime"]["precision"] == precision
+            curves[precision, seed], accs[precision, seed] = curve["train_loss"].to_numpy(), m["accuracy"]
+    same_seed = np.mean([np.abs(curves["bf16", s] - curves["fp32", s]).mean() for s in (11, 12, 13)])
+    across = np.mean([np.abs(curves["fp32", a] - curves["fp32", b]).mean() for a, b in [(11, 12), (12, 13), (11, 13)]])
+    assert same_seed < 0.5 * across, (same_seed, across)
+    first = [abs(curves["bf16", s][0] / curves["fp32", s][0] - 1) for s in (11, 12, 13)]
+    assert max(first) < 0.03, first
+    fp32 = [accs["fp32", s] for s in (11, 12, 13)]
+    bf16 = [accs["bf16", s] for s in (11, 12, 13)]
+    assert abs(np.mean(bf16) - np.mean(fp32)) <= max(0.05, 2 * np.std(fp32)), (fp32, bf16)
+
+
+def test_runtime_switches_resolve_per_device(monkeypatch):
+    from usvflow.classify import runtime as rtm
+
+    cpu = rtm.runtime_from({}, torch.device("cpu"))
+    assert cpu == rtm.Runtime(precision="fp32", deterministic=True, cudnn_benchmark=False, tf32=False,
+                              channels_last=False, compile=False)
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: True)
+    gpu = rtm.runtime_from({"runtime": {"precision": "auto"}}, torch.device("cuda"))
+    assert gpu.precision == "bf16" and not gpu.deterministic and gpu.cudnn_benchmark and gpu.tf32 and gpu.channels_last
+    exact = rtm.runtime_from({"runtime": {"deterministic": True}}, torch.device("cuda"))
+    assert exact.deterministic and not exact.cudnn_benchmark and not exact.tf32 and exact.precision == "bf16"
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: False)
+    assert rtm.runtime_from({}, torch.device("cuda")).precision == "fp32"  # older GPUs: fp32
+    assert rtm.runtime_from({"runtime": {"precision": "bf16"}}, torch.device("cpu")).precision == "bf16"
+    with pytest.raises(ValueError, match="precision"):
+        rtm.runtime_from({"runtime": {"precision": "fp8"}}, torch.device("cpu"))
+    with pytest.raises(ValueError, match="unknown"):
+        rtm.runtime_from({"runtime": {"benchmark": True}}, torch.device("cpu"))
+    rtm.configure_backends(exact)
+    assert torch.backends.cudnn.deterministic and not torch.backends.cudnn.benchmark
+    assert torch.are_deterministic_algorithms_enabled()
+
+
+def test_channels_last_trains_the_same_network(toy):
+    """channels_last changes the memory layout, not the network: same accuracy level, weights saved in the
+    ordinary layout (a model trained so loads anywhere)."""
+    m1, _, _, net1 = tf.run_fold("sex", "loao", "A1", "cnn", toy, SETTINGS, device=torch.device("cpu"), log=None)
+    m2, _, _, net2 = tf.run_fold("sex", "loao", "A1", "cnn", toy, {**SETTINGS, "runtime": {"channels_last": True}},
+                                 device=torch.device("cpu"), log=None)
+    assert m2["runtime"]["channels_last"] and not m1["runtime"]["channels_last"]
+    assert abs(m1["accuracy"] - m2["accuracy"]) < 0.1
+    assert all(p.is_contiguous() for p in net2.parameters())
+
+
+def test_feature_dnn_stays_on_the_cpu(toy, monkeypatch):
+    """The 9-feature DNN reserves no GPU in the workflow, so it must not use one even when one is present."""
+    monkeypatch.setattr(tf, "pick_device", lambda *a, **k: (_ for _ in ()).throw(AssertionError("asked for a GPU")))
+    rng = np.random.default_rng(0)
+    feats = pd.DataFrame(rng.normal(size=(len(toy.table), len(FEATURES_24))), columns=FEATURES_24)
+    feats.insert(0, "call_uid", toy.table["call_uid"])
+    data = tf.FoldData(table=toy.table, features=feats)
+    settings = {**SETTINGS, "protocols": {"dnn9": [{"epochs": 1, "lr": 1e-3, "dropout": 0.1}]}}
+    m, *_ = tf.run_fold("sex", "loao", "A1", "dnn9", data, settings, log=None)
+    assert m["device"] == "cpu"

@@ -84,6 +84,13 @@ def test_test_preset_runs_every_rule(clone):
     for name in ("cnn shuffled at chance", "ridge shuffled at chance", "svm shuffled at chance"):
         assert claims[name].holds, claims[name].detail
     assert "over 4 animals" in claims["CNN above chance across held-out animals"].detail
+    # Attributing recordings: the per-recording curves, the sex bundle (it loads without Snakemake), the pairs row.
+    from usvflow.classify.bundle import load_bundle
+
+    agg = pd.read_csv(clone / "figures/aggregation.csv", dtype={"n_calls": str})
+    assert {"cnn", "ridge", "svm", "dnn9"} <= set(agg.loc[agg.task == "sex", "model"])
+    assert load_bundle(clone / "results/bundles/sex.pt")["classes"] == ["F", "M"]
+    assert "mixed F + M pairs" in (clone / "figures/summary.md").read_text()
     # A second run has nothing to do: outputs are complete and deterministic inputs unchanged.
     again = _run(["-n", "--cores", "2", "--config", "preset=test"], clone)
     assert "Nothing to be done" in again.stdout + again.stderr
@@ -92,10 +99,11 @@ def test_test_preset_runs_every_rule(clone):
     # reads them is redrawn.
     jobs = _rerun_after(clone, {"train": {"presets": {"test": {"dnn9": {"hidden": [12, 8, 8]}}}}})
     assert jobs.pop("train_feature_dnn") == 4, jobs
-    assert set(jobs) == {"fig4", "network_tables", "summary", "all"}, jobs
-    # A new segmentation learning rate: the three models retrain and are re-evaluated; crops and refinement stay.
+    assert jobs.pop("aggregation_model") == 1, jobs  # its per-recording curve (the bundles do not use it)
+    assert set(jobs) == {"fig4", "network_tables", "plot_aggregation", "summary", "all"}, jobs
+    # A new segmentation learning rate: the four models retrain (each seed) and are re-evaluated; crops and refinement stay.
     jobs = _rerun_after(clone, {"segment": {"test": {"lr": 0.002}}})
-    assert jobs.pop("segment_train") == 3, jobs
+    assert jobs.pop("segment_train") == 8, jobs  # 4 models x 2 seeds
     assert "segment_dataset" not in jobs and "segment_refine" not in jobs, jobs
     assert set(jobs) <= {"segment_evaluate", "segment_features", "plot_squeakout_fig6", "summary", "all"}, jobs
 

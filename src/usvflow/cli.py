@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 from . import __version__
+from .classify_cli import add_parser as _classify_parser
 from .detect_cli import add_parser as _detect_parser
 from .errors import InputError
 
@@ -27,6 +28,11 @@ def _simulate_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--config", default="config.yaml", help="workflow configuration (default: %(default)s)")
     p.add_argument("--seed", type=int, default=None, help="override simulation.seed")
     p.add_argument("-j", "--jobs", type=int, default=2, help="parallel processes (default: %(default)s)")
+    p.add_argument("--pairs", type=int, default=0, metavar="N",
+                   help="instead of the cohort, write N pair recordings (one female and one male whose calls "
+                        "interleave; each call's emitter in the truth) and pairs.tsv")
+    p.add_argument("--pair-minutes", type=float, default=None,
+                   help="length of each pair recording (default: the preset's sex-cohort minutes)")
     p.set_defaults(run=_run_simulate)
 
 
@@ -46,6 +52,8 @@ def _run_simulate(args: argparse.Namespace) -> int:
     sim = dict(config["simulation"])
     if args.seed is not None:
         sim["seed"] = args.seed
+    if args.pairs:
+        return _run_pairs(args, config, sim)
     start = time.perf_counter()
     sheet = simulate_cohort(sim, config["preset"], args.out, jobs=max(1, args.jobs), progress=sys.stderr.isatty())
     elapsed = time.perf_counter() - start
@@ -139,6 +147,22 @@ class _VersionAction(argparse.Action):
         parser.exit()
 
 
+def _run_pairs(args: argparse.Namespace, config: dict, sim: dict) -> int:
+    from .simulate.pairs import simulate_pairs
+
+    if args.pairs < 0:
+        raise InputError(None, f"--pairs must be a positive number of recordings, got {args.pairs}")
+    minutes = args.pair_minutes or float(sim["presets"][config["preset"]]["sex"]["minutes"])
+    if minutes <= 0:
+        raise InputError(None, f"--pair-minutes must be positive, got {minutes}")
+    start = time.perf_counter()
+    table = simulate_pairs(sim, args.pairs, minutes, args.out, jobs=max(1, args.jobs))
+    print(f"simulated {len(table)} pair recordings of {minutes:g} min, {int(table['n_calls'].sum())} calls, male "
+          f"share {table['male_share'].min():.2f}-{table['male_share'].max():.2f} (seed {sim['seed']}) in "
+          f"{time.perf_counter() - start:.1f} s -> {Path(args.out) / 'pairs.tsv'}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="usvflow", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action=_VersionAction,
@@ -147,6 +171,7 @@ def build_parser() -> argparse.ArgumentParser:
     _simulate_parser(sub)
     _detect_parser(sub)
     _samples_parser(sub)
+    _classify_parser(sub)
     return parser
 
 

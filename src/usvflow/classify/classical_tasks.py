@@ -27,9 +27,14 @@ FEATURE_MODELS = ["ridge_feat9", "svm_feat9", "ridge_semiconv", "svm_semiconv",
                   "ridge_feat9_shuffled", "svm_feat9_shuffled", "ridge_semiconv_shuffled", "svm_semiconv_shuffled"]
 ALL_MODELS = SPECTROGRAM_MODELS + FEATURE_MODELS
 
+#: Candidate regularisation values, chosen per fold by nested leave-one-animal-out (a number: fixed).
+RIDGE_ALPHAS = [10.0 ** k for k in range(-2, 7)]
+SVM_CS = [10.0 ** k for k in range(-4, 1)]
+
 DEFAULT_PARAMS: dict[str, Any] = {
-    "ridge_alpha": 1.0,
-    "svm_c": 1.0,
+    "ridge_alpha": RIDGE_ALPHAS,
+    "svm_c": SVM_CS,
+    "svm_max_iter": 100_000,  # libsvm iterations per fit (a bound, counted in the metrics when reached)
     "seed": 20200,
     "min_test_calls": 10,  # a held-out animal with fewer calls is skipped (too few to estimate accuracy)
     "min_train_per_class": 5,

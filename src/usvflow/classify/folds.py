@@ -20,8 +20,8 @@ from .inputs import (
     standardize,
 )
 from .models import build_model
-from .tasks import FAMILIES, MODELS, TASKS, split_indices, task_labels
-from .training import TrainResult, seed_everything, train_network
+from .tasks import FAMILIES, GPU_FAMILIES, MODELS, TASKS, split_indices, task_labels
+from .training import TrainResult, pick_device, seed_everything, train_network
 
 # --------------------------------------------------------------------------------------------- one fold
 
@@ -101,6 +101,8 @@ def run_fold(task: str, split: str, fold: str, model_name: str, data: FoldData, 
         return _shuffled_replicates(task, split, fold, model_name, data, settings, repeats, device, log)
     if family not in FAMILIES:
         raise ValueError(f"unknown model {model_name!r}; choose from {MODELS}")
+    if device is None:  # the 9-feature DNN reserves no GPU (rules/train.smk), so it does not use one
+        device = pick_device() if family in GPU_FAMILIES else torch.device("cpu")
     table = data.table.reset_index(drop=True)
     seed = int(settings.get("seed", 0))
     y_all, classes = task_labels(table, task)
@@ -175,7 +177,8 @@ def run_fold(task: str, split: str, fold: str, model_name: str, data: FoldData, 
         "n_train": int(len(train_idx)), "n_test": int(len(test_idx)),
         "test_animals": sorted(map(str, table["animal"].iloc[test_idx].unique())),
         "train_class_counts": np.bincount(y[train_idx], minlength=n_classes).tolist(),
-        "device": result.device, "seconds": round(result.seconds, 3), "iterations": result.iterations,
+        "device": result.device, "runtime": vars(result.runtime),
+        "seconds": round(result.seconds, 3), "iterations": result.iterations,
         "cpu_seconds": round(result.cpu_seconds, 3), "threads": torch.get_num_threads(),
         "calls_per_second": result.train_calls_seen / result.seconds if result.seconds > 0 else None,
         "protocol": protocol, "stages": [vars(s) for s in stages], "architecture": model.config.__dict__,
@@ -237,7 +240,9 @@ def _train_with_aux(model, inputs, inputs_eval, augment, y, train_idx, test_idx,
 
     return train_network(wrapped, inputs, y, train_idx, test_idx, stages, n_classes, seed,
                          augment=aug, batch_size=int(settings.get("batch_size", 64)),
-                         curve_every=int(settings.get("curve_every", 10)), device=device, log=log)
+                         curve_every=int(settings.get("curve_every", 10)), device=device, log=log,
+                         runtime=settings,
+                         class_weight_power=float(settings.get("class_weight_power", 0.5)))
 
 
 def write_json(path: str, obj: dict[str, Any]) -> None:

@@ -42,6 +42,9 @@ PROPERTY_TASKS = ["has_break", "direction", "breaks", "peaks", "broadband"]
 SPLITS = ["loao", "random10"]
 N_RANDOM_FOLDS = 10
 FAMILIES = ["cnn", "dnn9", "semiconv"]
+#: Families whose training jobs reserve a GPU (``gpu=1``); the 9-feature DNN (a few thousand weights) runs on
+#: the CPU, where it is as fast, and leaves the GPUs to the convolutional networks.
+GPU_FAMILIES = ("cnn", "semiconv")
 MODELS = [f"{f}{s}" for f in FAMILIES for s in ("", "_shuffled")]
 # The paper's four training protocols (Tables 4-7) by model family / task group.
 PROTOCOL_TABLES = {"spectrogram": 4, "properties": 5, "dnn9": 6, "semiconv": 7}
@@ -151,13 +154,16 @@ def balanced_subsample(y: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return np.sort(keep)
 
 
-def class_weights(y: np.ndarray, n_classes: int) -> np.ndarray:
-    """Loss weight per class, inverse to its frequency (mean weight 1 over the calls); 0 for absent classes."""
+def class_weights(y: np.ndarray, n_classes: int, power: float = 1.0) -> np.ndarray:
+    """Loss weight per class, ``(1 / frequency) ** power`` scaled to a mean weight of 1 over the calls; 0 for
+    absent classes. ``power`` 1: inverse frequency (every class weighs the same in the loss); 0.5: tempered
+    (square root; a rare class gains weight without a 60-fold ratio that makes the network call common calls
+    rare); 0: unweighted."""
     counts = np.bincount(y, minlength=n_classes).astype(float)
     w = np.zeros(n_classes)
     present = counts > 0
-    w[present] = len(y) / (present.sum() * counts[present])
-    return w
+    w[present] = (len(y) / (present.sum() * counts[present])) ** float(power)
+    return w * len(y) / max(float(counts @ w), 1e-12)
 
 
 def plan_folds(samples: pd.DataFrame, settings: dict[str, Any], simulated: bool) -> list[tuple[str, str, str, str]]:

@@ -19,8 +19,9 @@ Two detectors share one streaming frame (:func:`detect_file`):
     1. power spectrogram (1 ms Hann windows, 0.5 ms hop) of the USV band, lightly smoothed across
        frequency;
     2. *whitening*: each frequency bin is divided by its noise floor, measured on the quietest frames
-       of the chunk (so constant tonal bands, coloured noise and low-frequency leakage flatten out,
-       and dense bouts or bursts do not inflate the floor);
+       within ``floor_window_s`` (4 s) around each half second (so constant tonal bands, coloured noise
+       and low-frequency leakage flatten out, dense bouts or bursts do not inflate the floor, and the
+       floor follows broadband noise that rises or falls for seconds);
     3. *local spectral contrast*: each bin minus the mean level 2-8 kHz to either side (a narrowband
        call stands out; broadband clicks, bursts and clipping splatter do not), with a penalty that
        grows with the local broadband level, because the spectra of loud bursts carry ripples and
@@ -28,11 +29,24 @@ Two detectors share one streaming frame (:func:`detect_file`):
     4. *ridge integration*: contrast summed along the best path through +/-1 ms of neighbouring frames
        whose frequency may drift by up to 4 kHz/ms, which rewards contours and suppresses isolated
        noise bins (a cheap, vectorised stand-in for contour tracking);
-    5. per frame, the best ridge score; hysteresis (a call must reach ``threshold_db`` somewhere and
-       extends while above ``hysteresis_db``), gaps shorter than ``merge_gap_s`` merged (harmonics and
-       two-syllable calls stay one call because detection works on time, not on blobs), too-short
-       runs dropped, and a small ``pad_s`` added at both ends for the faint onset and offset below
-       the noise.
+    5. per frame, the best ridge score;
+    6. *segmentation with trajectory bridging*: the runs of frames above ``hysteresis_db`` are
+       fragments; a fragment that starts where an earlier one ended in frequency (within
+       ``bridge_df_hz``, across a gap of up to ``bridge_gap_s``) continues it, when the gap is a fade
+       inside one call rather than the silence between two: along the line joining them the ridge
+       (without the broadband penalty) is missing for no longer than ``bridge_fade_s``. A chain of
+       fragments is a call when it reaches ``threshold_db`` somewhere, so the faint pieces of a call
+       that fades or passes through broadband noise stay part of it (before, only the pieces that
+       reached the threshold were kept, and a faint call came out as a short piece: a miss and a false
+       detection), while a neighbour at another frequency, or after real silence, stays apart. Then
+       gaps shorter than ``merge_gap_s`` are merged (harmonics, frequency jumps and two-syllable calls
+       stay one call because detection works on time, not on blobs), too-short runs dropped, and a
+       small ``pad_s`` added at both ends for the faint onset and offset below the noise.
+
+    The segmentation settings (thresholds, gaps, minimum duration, padding) and the broadband
+    penalty are the ones read off real clips; they were chosen again leave-one-clip-out on the four
+    annotated AMVOC clips, and the shipped values are the choice on all four
+    (:func:`usvflow.detect.selection.loco_table`, ``figures/detection_selection.csv``).
 
     The thresholds are in dB of ridge contrast; with the default settings pure Gaussian noise stays
     below about 7 dB over minutes, at either sample rate.
@@ -40,7 +54,8 @@ Two detectors share one streaming frame (:func:`detect_file`):
     Speed: steps 1-5 run on float32 (frequency, time) arrays in cache-sized blocks of frames, the Hann
     window is applied in the frequency domain (so the FFT reads the recording's frames in place), only
     the band's bins are kept, and nothing calls BLAS or holds the GIL for long, so the two chunk
-    threads run in parallel; about 35 ms of CPU per 12 s chunk at 300 kHz (~350x real time per core).
+    threads run in parallel; about 45 ms of CPU per 12 s chunk at 300 kHz (~280x real time per core; the
+    time-varying floor and the bridging of step 6 add about a fifth to the 35 ms before them).
 
 Both detectors stream the file in chunks (:func:`usvflow.audio.io.iter_chunks`) that overlap by
 ``overlap_s``. Each chunk reports only the calls that start in its own stretch of the recording, and a
@@ -68,9 +83,11 @@ Outputs (:class:`Detections`)
 
 Modules (stage 3)
     ``params`` columns, image geometry and each method's defaults; ``stream`` the streaming driver
-    (:func:`detect_file`); ``default`` and ``paper`` the two detectors on one chunk; ``images`` the call
-    images; ``calls`` the result types shared by both; ``export`` ``.npz`` images and Raven tables;
-    ``evaluate`` detections scored against a reference and the detection benchmark.
+    (:func:`detect_file`) and :func:`detect_variants` (many settings on one clip, for choosing them);
+    ``default`` (steps 1-5, the evidence) and ``segments`` (step 6, the calls) the project's detector on
+    one chunk; ``paper`` the paper's; ``images`` the call images; ``calls`` the result types shared by
+    both; ``export`` ``.npz`` images and Raven tables; ``evaluate`` detections scored against a reference
+    and the detection benchmark; ``selection`` the default detector's settings chosen leave-one-clip-out.
     The spectrogram arithmetic lives in :mod:`usvflow.audio.stft`; the overview plot in
     :mod:`usvflow.figures.detection`.
 """
@@ -78,7 +95,7 @@ Modules (stage 3)
 from .calls import Detections, Overview
 from .export import load_spectrograms, save_spectrograms, write_raven
 from .params import CALL_COLUMNS, DEFAULT_PARAMS, METHODS, resolve_params
-from .stream import detect_array, detect_file
+from .stream import detect_array, detect_file, detect_variants
 
 __all__ = [
     "CALL_COLUMNS",
@@ -88,6 +105,7 @@ __all__ = [
     "Overview",
     "detect_file",
     "detect_array",
+    "detect_variants",
     "resolve_params",
     "save_spectrograms",
     "load_spectrograms",

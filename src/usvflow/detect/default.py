@@ -1,8 +1,9 @@
-"""The project's detector (method ``default``), steps 1-5 of :mod:`usvflow.detect` on one chunk."""
+"""The project's detector (method ``default``), steps 1-5 of :mod:`usvflow.detect` on one chunk: the evidence
+(ridge scores per frame and bin) that segmentation (:mod:`usvflow.detect.segments`, step 6) turns into calls."""
 
 from __future__ import annotations
 
-import math
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -10,14 +11,7 @@ from ..audio.stft import band_power as _band_power
 from ..audio.stft import frame_grid as _frame_grid
 from ..audio.stft import frame_view as _frames
 from ..audio.stft import hann, hop_samples, rfft_freqs, window_samples
-from .calls import (
-    _ChunkCalls,
-    _merge_runs,
-    _OverviewBuilder,
-    _run_frames,
-    _runs,
-    _summarise,
-)
+from .calls import _OverviewBuilder
 
 # The default detector works on (frequency, time) float32 arrays: a filter along frequency is then a
 # shifted operation on whole contiguous rows, which numpy vectorises well. It runs in blocks of
@@ -76,6 +70,17 @@ class _Contrast:
         self.F, self.log_floor, self.floor_min = F, log_floor[:, None], np.float32(floor_min)
         self.inner, self.outer, self.penalty = inner, outer, penalty
         self.half, self.drift = half, drift
+        self.fill = None  # stationary lines whose level the ring interpolates (see set_floor)
+
+    def set_floor(self, log_floor: np.ndarray, tonal_db: float | None, df: float) -> None:
+        """Whiten the next blocks against ``log_floor`` (bins,). With ``tonal_db``, bins whose floor stands
+        more than ``tonal_db`` above the running median of the floor (15 kHz) are stationary lines (tonal
+        bands): the ring that their neighbours are compared with takes their level interpolated across
+        them. Whitened against a floor that holds the line, such a bin becomes a notch as soon as noise
+        rises around it (the line does not rise with the noise), and a notch in the ring makes the bins
+        beside it look like a tone."""
+        self.log_floor = log_floor[:, None]
+        self.fill = None if tonal_db is None else _tonal_fill(log_floor, tonal_db, df)
 
     def block(self, W: np.ndarray, lo: int, out: np.ndarray) -> None:
         """Ridge score (sum over the path, log10 units) of frames ``lo .. lo + out.shape[1]`` of the
@@ -90,6 +95,12 @@ class _Contrast:
         L -= self.log_floor
         Lp[:o] = L[0]
         Lp[o + F :] = L[-1]
+        if self.fill is not None:
+            idx, below, above, w = self.fill
+            Lp = Lp.copy()
+            Lp[o + idx] = (1 - w)[:, None] * L[below] + w[:, None] * L[above]
+            Lp[:o] = Lp[o]
+            Lp[o + F :] = Lp[o + F - 1]
         # Local spectral contrast: level minus (1 + penalty) x the positive part of the mean level
         # inner+1 .. outer bins to either side.
         box = _window_reduce(Lp, o - i, np.add)
@@ -116,6 +127,27 @@ class _Contrast:
                     out[:, a:b] += Mj[:, lo + shift + a : lo + shift + b]
 
 
+def _tonal_fill(log_floor: np.ndarray, tonal_db: float, df: float):
+    """The stationary lines of a floor (log10, bins): (bins, the clean bin below and above each, weight of
+    the one above), or None when there is none."""
+    F = len(log_floor)
+    width = min(F, max(3, int(round(15_000.0 / df)) | 1))
+    padded = np.pad(log_floor.astype(np.float64), width // 2, mode="reflect")
+    smooth = np.median(np.lib.stride_tricks.sliding_window_view(padded, width), axis=1)[:F]
+    line = 10 * (log_floor - smooth) > tonal_db
+    clean = np.flatnonzero(~line)
+    if not line.any() or len(clean) == 0:
+        return None
+    idx = np.flatnonzero(line)
+    pos = np.searchsorted(clean, idx)
+    below = clean[np.clip(pos - 1, 0, len(clean) - 1)]
+    above = clean[np.clip(pos, 0, len(clean) - 1)]
+    below = np.where(pos == 0, above, below)
+    above = np.where(pos == len(clean), below, above)
+    w = np.where(above > below, (idx - below) / np.maximum(above - below, 1), 0.0).astype(np.float32)
+    return idx, below, above, w
+
+
 def _pad(peak: np.ndarray, p: dict) -> np.ndarray:
     """Padding of each call: faint calls lose their onset and offset below the noise, strong ones
     do not, so ``pad_s`` applies in full at the detection threshold and fades to 0 over
@@ -136,15 +168,35 @@ def _scratch(buf: dict | None, name: str, shape: tuple[int, int]) -> np.ndarray:
     return buf[name][:size].reshape(shape)
 
 
-def _default_chunk(x: np.ndarray, sr: int, chunk_start: int, p: dict, overview: _OverviewBuilder | None,
-                   own: tuple[float, float], buf: dict | None = None) -> _ChunkCalls:
-    """Calls in one chunk. ``buf``: arrays to reuse from chunk to chunk (the three chunk-sized ones),
-    so that long runs of threads do not fragment the heap and memory stays flat with file length."""
+@dataclass
+class _Evidence:
+    """What steps 1-5 of the default detector leave for segmentation, for one chunk."""
+
+    times: np.ndarray  # frame centres, s
+    hop_s: float
+    s: np.ndarray  # per frame, the best ridge's mean contrast, dB
+    R: np.ndarray  # (bins, frames) ridge sums, log10 units (s = max over bins x 10 / (2 half + 1))
+    W: np.ndarray  # (bins, frames) power smoothed across frequency
+    P4: np.ndarray  # (bins, frames) 4 x power
+    fb: np.ndarray  # bin frequencies, Hz
+    log_floor: np.ndarray  # (bins,) noise floor of W, log10
+    floor_min: float
+    win_sum: float
+    half: int  # ridge half-length, frames
+    contrast: _Contrast  # steps 3-4, to recompute the ridge without the broadband penalty (see _plain_ridge)
+    block_floors: np.ndarray  # (blocks of _BLOCK frames, bins) the floor each block is whitened with, log10
+    tonal_db: float | None = None  # see _Contrast.set_floor
+
+def _default_evidence(x: np.ndarray, sr: int, chunk_start: int, p: dict, overview: _OverviewBuilder | None,
+                      own: tuple[float, float], buf: dict | None = None) -> _Evidence | None:
+    """Steps 1-5 of the default detector on one chunk (None when the chunk holds too few frames).
+    ``buf``: arrays to reuse from chunk to chunk (the three chunk-sized ones), so that long runs of
+    threads do not fragment the heap and memory stays flat with file length."""
     n = window_samples(p["window_s"], sr)
     hop = hop_samples(p["hop_s"], sr)
     k0, first, count = _frame_grid(chunk_start, len(x), n, hop)
     if count < 3:
-        return _ChunkCalls.empty()
+        return None
     win = hann(n)
     freqs = rfft_freqs(n, sr)
     band = np.flatnonzero((freqs >= p["f_lo_hz"]) & (freqs <= min(p["f_hi_hz"], 0.98 * sr / 2)))
@@ -178,6 +230,7 @@ def _default_chunk(x: np.ndarray, sr: int, chunk_start: int, p: dict, overview: 
     log_floor = np.log10(np.maximum(W[:, quiet].mean(axis=1), floor_min)).astype(np.float32)
     if buf is not None:
         buf["_image_floor"] = (fb.copy(), log_floor.copy())  # for the call images (see _call_images)
+    block_floors = _block_floors(W, energy, p, floor_min, hop / sr, log_floor)
 
     # 3-4. Contrast and ridge, block by block (each block sees ``half`` frames either side).
     inner = max(1, int(round(p["ring_inner_hz"] / df)))
@@ -186,36 +239,57 @@ def _default_chunk(x: np.ndarray, sr: int, chunk_start: int, p: dict, overview: 
     drift = max(1, int(round(p["ridge_slope_hz_per_s"] * p["hop_s"] / df)))
     con = _Contrast(F, log_floor, floor_min, inner, outer, p["broadband_penalty"], half, drift)
     R = _scratch(buf, "R", (F, count))
-    for a in range(0, count, _BLOCK):
+    for k, a in enumerate(range(0, count, _BLOCK)):
         c0, c1 = max(0, a - half), min(count, a + _BLOCK + half)
+        con.set_floor(block_floors[k], p.get("tonal_db"), df)
         con.block(W[:, c0:c1], a - c0, R[:, a : a + _BLOCK])
     # 5. Per frame, the best ridge: mean contrast along the path, in dB.
     s = R.max(axis=0).astype(float) * (10.0 / (2 * half + 1))
+    return _Evidence(times, hop / sr, s, R, W, P4, fb, log_floor, floor_min, float(win.sum()), half, con,
+                     block_floors, p.get("tonal_db"))
 
-    lo = s > p["hysteresis_db"]
-    starts, stops = _runs(lo)
-    if len(starts) == 0:
-        return _ChunkCalls.empty()
-    peak = np.maximum.reduceat(s, starts)
-    keep = peak > p["threshold_db"]
-    starts, stops = starts[keep], stops[keep]
-    hop_s = hop / sr
-    starts, stops = _merge_runs(starts, stops, int(math.ceil(p["merge_gap_s"] / hop_s)))
-    dur = (stops - starts) * hop_s
-    keep = (dur >= p["min_duration_s"]) & (dur <= p["max_duration_s"])
-    starts, stops = starts[keep], stops[keep]
-    if len(starts) == 0:
-        return _ChunkCalls.empty()
-    # Contour of the call (its frames only): frequency, level above floor and sine amplitude at the
-    # ridge's peak bin.
-    fr, _ = _run_frames(starts, stops)
-    best = R[:, fr].argmax(axis=0)
-    contour_f = np.zeros(count)
-    contour_db = np.zeros(count)
-    contour_amp = np.zeros(count)
-    contour_f[fr] = fb[best]
-    contour_db[fr] = 10 * (np.log10(np.maximum(W[best, fr], floor_min)) - log_floor[best])
-    contour_amp[fr] = np.sqrt(P4[best, fr]) / win.sum()  # 2 x sqrt(power) / sum(window)
-    # Within half a ridge length of the chunk's end the evidence is incomplete too.
-    return _summarise(starts, stops, times - hop_s / 2, times + hop_s / 2, contour_f, contour_db,
-                      contour_amp, s, lambda peak: _pad(peak, p), margin=half + 1, valid=lo)
+
+def _block_floors(W: np.ndarray, energy: np.ndarray, p: dict, floor_min: float, hop_s: float,
+                  chunk_floor: np.ndarray) -> np.ndarray:
+    """Step 2 over time: the floor each block of ``_BLOCK`` frames (0.5 s) is whitened with (log10, blocks x
+    bins), so whitening follows broadband noise that rises or falls for seconds.
+
+    Each block's own floor is the mean of its quietest ``floor_quantile`` of frames, and its noise level
+    the median of that floor over frequency (a call occupies a few bins: it does not move the median). A
+    block is then whitened with the median, bin by bin, of the own floors of the blocks within
+    ``floor_window_s`` around it whose noise level is within ``floor_regime_db`` of its own: the floor of
+    the noise regime the block is in, measured on several seconds of it. The median over blocks keeps
+    calls out of the floor even in a dense bout (a bin holds a call in few of the blocks), and the regime
+    keeps quieter or louder stretches out: a floor mixing the two (the quiet frames of a window are those
+    of its quieter part) is too low for the louder part, and where calls of the quiet part leak into it,
+    it holds bumps at their frequencies; whitened against it, the louder part shows notches, and the bins
+    between notches look like tones. ``floor_window_s`` None or 0, or longer than the chunk: the chunk's
+    floor."""
+    F, count = W.shape
+    n_blocks = -(-count // _BLOCK)
+    win = p.get("floor_window_s")
+    if not win or win / hop_s >= count:
+        return np.repeat(chunk_floor[None, :], n_blocks, axis=0)
+    own = np.empty((n_blocks, F), np.float64)
+    for j in range(n_blocks):
+        a, b = j * _BLOCK, min(count, (j + 1) * _BLOCK)
+        if b - a < _BLOCK // 4 and j > 0:  # a short last block is measured on the last full block's frames
+            a = max(0, b - _BLOCK)
+        e = energy[a:b]
+        quiet = np.flatnonzero(e <= np.quantile(e, p["floor_quantile"])) + a
+        own[j] = np.maximum(W[:, quiet].mean(axis=1), floor_min)
+    level = np.log10(np.median(own, axis=1))
+    reach = int(round(win / hop_s / 2 / _BLOCK))
+    tol = np.inf if p.get("floor_regime_db") is None else p["floor_regime_db"] / 10
+    out = np.empty((n_blocks, F), np.float32)
+    for k in range(n_blocks):
+        js = np.arange(max(0, k - reach), min(n_blocks, k + reach + 1))
+        js = js[np.abs(level[js] - level[k]) <= tol]
+        out[k] = np.log10(np.median(own[js], axis=0))
+    return out
+
+
+#: Settings of the default method that shape its evidence (steps 1-5); the others act on segmentation.
+EVIDENCE_KEYS = ("window_s", "hop_s", "f_lo_hz", "f_hi_hz", "freq_smooth_hz", "floor_quantile", "floor_window_s",
+                 "floor_regime_db", "floor_min_dbfs", "tonal_db", "ring_inner_hz", "ring_outer_hz",
+                 "broadband_penalty", "ridge_s", "ridge_slope_hz_per_s")

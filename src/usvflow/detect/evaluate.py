@@ -19,7 +19,7 @@ from scipy.optimize import linear_sum_assignment
 from ..errors import InputError
 
 #: The criteria of the project's detection benchmark: name -> IoU threshold (0 = any overlap).
-CRITERIA: dict[str, float] = {"iou0.3": 0.3, "overlap": 0.0}
+CRITERIA: dict[str, float] = {"iou0.3": 0.3, "iou0.5": 0.5, "overlap": 0.0}
 
 
 @dataclass(frozen=True)
@@ -129,6 +129,25 @@ def score(truth, detected, iou_threshold: float = 0.3) -> Score:
     t = _as_intervals(truth)
     d = _as_intervals(detected)
     return Score.from_counts(len(t), len(d), len(match(t, d, iou_threshold)))
+
+
+def timing_errors(truth, detected, iou_threshold: float = 0.3) -> tuple[np.ndarray, np.ndarray]:
+    """Signed onset and offset errors (s, detected minus true) of the matched pairs (:func:`match`).
+    Positive onset error: the detection starts late; positive offset error: it ends late."""
+    t = _as_intervals(truth)
+    d = _as_intervals(detected)
+    pairs = match(t, d, iou_threshold)
+    if not pairs:
+        return np.zeros(0), np.zeros(0)
+    ti = np.array([i for i, _, _ in pairs])
+    di = np.array([j for _, j, _ in pairs])
+    return d[di, 0] - t[ti, 0], d[di, 1] - t[ti, 1]
+
+
+def _median_ms(errors: list[np.ndarray]) -> float:
+    """Median absolute error in ms over all matched pairs (NaN when none matched)."""
+    e = np.concatenate(errors) if errors else np.zeros(0)
+    return float(np.median(np.abs(e)) * 1e3) if len(e) else float("nan")
 
 
 def read_intervals(path: str | Path) -> np.ndarray:
@@ -249,29 +268,63 @@ def category_scores(truth: pd.DataFrame, detected, label_col: str, iou_threshold
 # --------------------------------------------------------------------------------------------------
 # The project's detection benchmark (figures/detection_benchmark.csv / .pdf)
 
-#: Columns of the benchmark table.
-BENCHMARK_COLUMNS = ["dataset", "subset", "tool", "criterion", "n_true", "n_detected", "tp", "precision",
-                     "recall", "f1"]
+#: Columns of the benchmark table. ``evaluation`` says how the settings relate to the scored data:
+#: ``in-sample`` (our detectors' shipped settings, chosen on these very clips), ``leave-one-clip-out``
+#: (the default detector with settings chosen on the other clips only, see
+#: :func:`usvflow.detect.selection.loco_table`) or
+#: ``independent`` (settings never chosen on this data: the published tools' own detections, the paper's
+#: method, and our detectors on the simulated cohort). ``onset_err_ms`` / ``offset_err_ms``: median
+#: absolute onset / offset error of the calls matched under the row's criterion.
+BENCHMARK_COLUMNS = ["dataset", "subset", "tool", "evaluation", "criterion", "n_true", "n_detected", "tp",
+                     "precision", "recall", "f1", "onset_err_ms", "offset_err_ms"]
 
 
-def _rows(dataset: str, subset: str, tool: str, scores: dict[str, Score]) -> list[dict]:
-    return [{"dataset": dataset, "subset": subset, "tool": tool, "criterion": c, **s.as_dict()}
-            for c, s in scores.items()]
+def _rows(dataset: str, subset: str, tool: str, scores: dict[str, Score], evaluation: str = "independent",
+          errors: dict[str, tuple[list, list]] | None = None) -> list[dict]:
+    out = []
+    for c, s in scores.items():
+        on, off = (errors or {}).get(c, ([], []))
+        out.append({"dataset": dataset, "subset": subset, "tool": tool, "evaluation": evaluation, "criterion": c,
+                    **s.as_dict(), "onset_err_ms": _median_ms(on), "offset_err_ms": _median_ms(off)})
+    return out
+
+
+class _Pool:
+    """Scores and timing errors of several comparisons, pooled by key (counts added, errors concatenated)."""
+
+    def __init__(self) -> None:
+        self.scores: dict[tuple, dict[str, Score]] = {}
+        self.errors: dict[tuple, dict[str, tuple[list, list]]] = {}
+
+    def add(self, key: tuple, truth: np.ndarray, det: np.ndarray) -> tuple[dict[str, Score], dict]:
+        scores, errors = {}, {}
+        for c, thr in CRITERIA.items():
+            scores[c] = score(truth, det, thr)
+            on, off = timing_errors(truth, det, thr)
+            errors[c] = ([on], [off])
+            acc = self.scores.setdefault(key, {})
+            acc[c] = acc[c] + scores[c] if c in acc else scores[c]
+            e = self.errors.setdefault(key, {}).setdefault(c, ([], []))
+            e[0].append(on)
+            e[1].append(off)
+        return scores, errors
+
+
+def _evaluation(tool: str) -> str:
+    return "in-sample" if tool == "usvflow-default" else "independent"
 
 
 def real_clip_table(real_dir: str | Path, methods: list[str], detection: dict | None = None,
                     jobs: int = 0) -> pd.DataFrame:
     """Our detectors and the shipped peer tools against the human truth of each clip in ``real_dir``
     (layout of ``data/amvoc-dev``: ``clipK/recording.wav``, ``truth.csv``, ``peers/<tool>.csv``).
-    One row per clip, tool and criterion, plus ``subset == "pooled"`` rows (counts added over clips)."""
+    One row per clip, tool and criterion, plus ``subset == "pooled"`` rows (counts added over clips,
+    timing errors pooled over all matched calls)."""
     from .stream import detect_file
 
-    real_dir = Path(real_dir)
-    clips = sorted(p.parent for p in real_dir.glob("*/truth.csv"))
-    if not clips:
-        raise InputError(real_dir, "no annotated clips found (expected <clip>/truth.csv and recording.wav)")
+    clips = _annotated_clips(real_dir)
     rows: list[dict] = []
-    pooled: dict[tuple[str, str], Score] = {}
+    pool = _Pool()
     for clip in clips:
         truth = read_intervals(clip / "truth.csv")
         tools: dict[str, np.ndarray] = {}
@@ -281,13 +334,20 @@ def real_clip_table(real_dir: str | Path, methods: list[str], detection: dict | 
         for peer in sorted((clip / "peers").glob("*.csv")):
             tools[peer.stem] = read_intervals(peer)
         for tool, det in tools.items():
-            scores = {c: score(truth, det, thr) for c, thr in CRITERIA.items()}
-            rows += _rows(real_dir.name, clip.name, tool, scores)
-            for c, s in scores.items():
-                pooled[(tool, c)] = pooled[(tool, c)] + s if (tool, c) in pooled else s
-    for (tool, c), s in pooled.items():
-        rows += _rows(real_dir.name, "pooled", tool, {c: s})
+            scores, errors = pool.add((tool,), truth, det)
+            rows += _rows(Path(real_dir).name, clip.name, tool, scores, _evaluation(tool), errors)
+    for (tool,), scores in pool.scores.items():
+        rows += _rows(Path(real_dir).name, "pooled", tool, scores, _evaluation(tool), pool.errors[(tool,)])
     return pd.DataFrame(rows, columns=BENCHMARK_COLUMNS)
+
+
+def _annotated_clips(real_dir: str | Path) -> list[Path]:
+    real_dir = Path(real_dir)
+    clips = sorted(p.parent for p in real_dir.glob("*/truth.csv"))
+    if not clips:
+        raise InputError(real_dir, "no annotated clips found (expected <clip>/truth.csv and recording.wav)")
+    return clips
+
 
 
 def _noise_labels(detected: np.ndarray, noise: pd.DataFrame) -> np.ndarray:
@@ -302,11 +362,25 @@ def _noise_labels(detected: np.ndarray, noise: pd.DataFrame) -> np.ndarray:
     return np.array(out, dtype=object)
 
 
+def _condition_labels(detected: np.ndarray, noise: pd.DataFrame) -> np.ndarray:
+    """The recording condition at each detection's midpoint: ``faint_broadband`` inside a stretch of faint
+    calls in broadband noise (noise events of that kind), else ``standard``."""
+    out = np.array(["standard"] * len(detected), dtype=object)
+    epochs = noise[noise["kind"] == "faint_broadband"][["onset_s", "offset_s"]].to_numpy(float)
+    if len(detected) and len(epochs):
+        mid = detected.mean(axis=1)
+        inside = ((mid[:, None] >= epochs[None, :, 0]) & (mid[:, None] < epochs[None, :, 1])).any(axis=1)
+        out[inside] = "faint_broadband"
+    return out
+
+
 def simulated_table(recordings: list[str], truth_dir: str | Path, extract_dir: str | Path,
                     methods: list[str]) -> pd.DataFrame:
     """Our detectors against the simulator's truth: pooled over the cohort, per noise condition a call
-    overlaps (``noise:<kind>``; false positives charged to the noise they sit on) and per call type
-    (``type:<name>``; false positives charged to the call they overlap, else ``type:no call``)."""
+    overlaps (``noise:<kind>``; false positives charged to the noise they sit on), per recording condition
+    (``condition:<name>``, e.g. faint calls in broadband noise; false positives charged to the condition at
+    their midpoint) and per call type (``type:<name>``; false positives charged to the call they overlap,
+    else ``type:no call``)."""
     truth_dir, extract_dir = Path(truth_dir), Path(extract_dir)
     rows: list[dict] = []
     for m in methods:
@@ -326,6 +400,10 @@ def simulated_table(recordings: list[str], truth_dir: str | Path, extract_dir: s
                     add(f"noise:{lab}", crit, s)
                 for lab, s in category_scores(truth, det, "call_type", thr).items():
                     add(f"type:{lab}", crit, s)
+                if "condition" in truth:
+                    cl = _condition_labels(det, noise)
+                    for lab, s in category_scores(truth, det, "condition", thr, cl).items():
+                        add(f"condition:{lab}", crit, s)
                 if "faint" in truth:
                     faint = truth.assign(faint=np.where(truth["faint"].astype(bool), "faint", "not faint"))
                     for lab, s in category_scores(faint, det, "faint", thr).items():

@@ -15,12 +15,14 @@ def save_spectrograms(path: str | Path, det: Detections) -> None:
     """Write the call images as a compressed ``.npz``.
 
     Arrays: ``spectrograms`` (n, 100, 100) uint8 [call, frequency row, time column]; ``onset_s`` and
-    ``offset_s`` (n,) of each call; ``time_s`` (100,) offset of each column from the onset;
+    ``offset_s`` (n,) of each call; ``time_s`` (100,) offset of each column from the onset (1 ms steps, 2.33 ms
+    for ``image_format`` ``paper``);
     ``freq_hz`` (100,) centre of each row; ``sample_rate``; ``method``; ``dynamic_range_db`` (the dB
     span mapped to 0..255); ``level_reference`` (``call``: 255 is each call's maximum, ``full_scale``: a
-    full-scale sine); ``floor_margin_db`` (background bins below this margin are 0; NaN: kept).
+    full-scale sine); ``floor_margin_db`` (background bins below this margin are 0; NaN: kept);
+    ``image_format`` (``default`` or ``paper``, see :mod:`usvflow.detect.images`).
     """
-    times, freqs = _image_axes()
+    times, freqs = _image_axes(det.params.get("image_format", "default"))
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(
         path,
@@ -35,6 +37,7 @@ def save_spectrograms(path: str | Path, det: Detections) -> None:
         level_reference=np.str_(det.params.get("image_level", "call")),
         floor_margin_db=np.float64(np.nan if det.params.get("image_floor_margin_db") is None
                                    else det.params["image_floor_margin_db"]),
+        image_format=np.str_(det.params.get("image_format", "default")),
     )
 
 

@@ -23,6 +23,8 @@ _IMAGE_PARAMS = {
     "image_level": "call",
     # Bins less than this many dB above the median bin of the call's image are set to 0 (None: kept).
     "image_floor_margin_db": 10.0,
+    # "default" (1 ms x 1 kHz per pixel) or "paper" (the Methods' N x 233 rescaled to M x 100): detect.images.
+    "image_format": "default",
 }
 
 DEFAULT_PARAMS: dict[str, dict[str, Any]] = {
@@ -34,7 +36,10 @@ DEFAULT_PARAMS: dict[str, dict[str, Any]] = {
         "f_lo_hz": 30_000.0,
         "f_hi_hz": 120_000.0,  # capped at 98 % of Nyquist
         "freq_smooth_hz": 3_000.0,
-        "floor_quantile": 0.25,  # share of quietest frames that define the noise floor
+        "floor_quantile": 0.25,  # share of quietest frames of each 0.5 s block that define its noise floor
+        "floor_window_s": 4.0,  # a block is whitened with the median floor of the blocks this close ...
+        "floor_regime_db": 3.0,  # ... whose noise level is this close to its own (None: all of them)
+        "tonal_db": 2.0,  # floor bins this far above their 15 kHz neighbourhood are stationary lines
         "floor_min_dbfs": -120.0,
         "ring_inner_hz": 2_000.0,
         "ring_outer_hz": 8_000.0,
@@ -44,7 +49,16 @@ DEFAULT_PARAMS: dict[str, dict[str, Any]] = {
         "threshold_db": 8.5,
         "hysteresis_db": 6.5,
         "merge_gap_s": 0.015,
-        "min_duration_s": 0.0035,
+        # Trajectory bridging (see _bridges): a fragment continues the previous one's frequency across
+        # a gap of up to bridge_gap_s when the ridge along the way is missing for no longer than
+        # bridge_fade_s (3-8 ms fades inside calls); bridge_db: the 90th percentile of the local ridge
+        # score (no broadband penalty, best of 5 bins) in white noise.
+        "bridge_gap_s": 0.03,
+        "bridge_df_hz": 4_000.0,
+        "bridge_db": 3.5,
+        "bridge_fade_s": 0.008,
+        "min_duration_s": 0.0035,  # shorter runs are dropped ...
+        "short_call_db": 15.0,  # ... but a run this strong is a call from 2 x ridge_s on
         "max_duration_s": 0.45,  # longer runs are split-free noise beds, not calls (mouse USVs <= 300 ms)
         "pad_s": 0.004,  # added at both ends of a call found at the threshold ...
         "pad_fade_db": 10.0,  # ... and less for stronger ones, none above threshold + this

@@ -15,11 +15,12 @@ import pandas as pd
 
 from ..audio.io import Channel, _resolve_channel, inspect_wav, iter_chunks
 from ..errors import InputError
-from .calls import Detections, _empty_calls, _OverviewBuilder
-from .default import _default_chunk
+from .calls import Detections, _ChunkCalls, _empty_calls, _OverviewBuilder
+from .default import EVIDENCE_KEYS, _default_evidence, _Evidence
 from .images import _call_images
 from .paper import _paper_chunk, _paper_thresholds, _PaperSpectrogram
 from .params import CALL_COLUMNS, IMAGE_F_LO_HZ, IMAGE_SIZE, resolve_params
+from .segments import _default_calls, _default_chunk
 
 
 class _ImageSpool:
@@ -211,3 +212,32 @@ def detect_array(samples: np.ndarray, sample_rate: int, method: str = "default",
         path = Path(d) / "signal.wav"
         write_wav(path, np.asarray(samples, np.float32), sample_rate, subtype="FLOAT")
         return detect_file(path, method, params)
+
+
+def detect_variants(path: str | Path, variants: list[dict], channel: Channel = 0,
+                    min_sample_rate_hz: int | None = None) -> list[pd.DataFrame]:
+    """The default detector's calls (``onset_s``, ``offset_s``, ``score``) under each of several settings,
+    for choosing settings on annotated clips: the evidence is computed once per distinct front end
+    (:data:`EVIDENCE_KEYS`) and only segmentation reruns. Each table equals
+    ``detect_file(path, params=variant).calls`` (same columns subset); a file longer than one chunk is
+    simply run through :func:`detect_file` once per variant."""
+    kw = {} if min_sample_rate_hz is None else {"min_sample_rate_hz": min_sample_rate_hz}
+    info = inspect_wav(path, **kw)
+    resolved = [resolve_params("default", v) for v in variants]
+    cols = ["onset_s", "offset_s", "score"]
+    if any(int(round(p["chunk_s"] * info.sample_rate)) < info.frames for p in resolved):
+        return [detect_file(path, "default", v, channel, **kw).calls[cols] for v in variants]
+    x = next(iter_chunks(path, resolved[0]["chunk_s"], 0.0, channel, **kw)).samples
+    sr, dur = info.sample_rate, info.duration_s
+    cache: dict[tuple, _Evidence | None] = {}
+    out = []
+    for p in resolved:
+        p = {**p, "_fft_workers": 1}
+        key = tuple(p[k] for k in EVIDENCE_KEYS)
+        if key not in cache:
+            cache[key] = _default_evidence(x, sr, 0, p, None, (0.0, math.inf), None)
+        ev = cache[key]
+        found = _default_calls(ev, p) if ev is not None else _ChunkCalls.empty()
+        out.append(pd.DataFrame({"onset_s": np.clip(found.onset, 0, dur), "offset_s": np.clip(found.offset, 0, dur),
+                                 "score": found.score}, columns=cols).astype(float))
+    return out

@@ -59,13 +59,16 @@ DEFAULT_PARAMS: dict[str, Any] = {
     "tv_weight": 0.08,  # total-variation strength on the [0, 1]-scaled whitened dB image
     "edge_scale": 4.0,  # MATLAB edge(): squared gradient above scale x its mean
     "edge_min_db": 9.0,  # an edge must border sound this far above the floor (denoised)
+    "support_db": 6.0,  # the denoised spectrogram keeps bins this far above the floor (denoised image)
+    "denoised_floor_db": 60.0,  # Wiener entropy: empty bins of the denoised spectrogram, dB below the call's peak
     "interp_jump_hz": 5_000.0,  # the paper's single-bin replacement rule
     "min_segment_s": 0.002,
     "min_ff_s": 0.0015,  # an FF line shorter than this (in voiced time) is noise: the call gets NaN features  # shorter pieces at the ends of FF, cut off by a break or jump, are noise
     "duration_offset_s": 0.0,  # added to (last - first) x hop; see estimate_duration
     # auto-scoring
     "flat_slope_hz_per_s": 1.0e5,  # |slope| below 0.1 kHz/ms is flat (as the simulator's truth)
-    "jump_hz": 6_000.0,  # a step between neighbouring FF bins larger than this is a break
+    "jump_hz": 6_000.0,  # a step between neighbouring FF bins larger than this (and unlike its neighbours) is a break
+    "edge_band_hz": 3_000.0,  # FF pieces this close to f_lo_hz are low-frequency noise, not a piece of the call
     "peak_prominence_hz": 3_000.0,
     "min_break_bins": 1,
     "broadband_db": 12.0,  # a bin is broadband when energy this far above the floor ...

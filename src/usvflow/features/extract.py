@@ -20,9 +20,12 @@ Steps (paper → here)
 3. *FF(t)*: per time bin the frequency of maximal power (parabolic interpolation between bins for sub-bin
    precision); 0 in bins without an edge between bins with edges (a break); a single bin whose frequency
    differs by more than 5 kHz from both neighbours (both with edges) is replaced by their interpolation.
-4. *FE(t)* = ``S(FF(t), t)`` where FF(t) > 0 (the temporal marginal); the *spectral marginal* is the
-   temporal average, over the bins where FE(t) > 0, of the floor-subtracted spectrum, on a fixed grid of 233
-   bins from 25 to 125 kHz (the same for every call and every sample rate).
+4. *The denoised spectrogram S*: the power above the per-frequency floor where the denoised image is at least
+   ``support_db`` above the floor, 0 elsewhere. The spectral features are computed on S: on the raw power
+   they measure the recording (its floor, its tonal bands) and the call's level as much as the call.
+5. *FE(t)* = ``S(FF(t), t)`` where FF(t) > 0; the *temporal marginal* is FE(t) / max FE (its level is
+   ``volume_db``). The *spectral marginal* is the paper's "temporal average per frequency bin of FE(t), where
+   FE(t) > 0" on a fixed grid of 233 bins from 25 to 125 kHz (every call, every sample rate), / its maximum.
 
 Columns of a feature table (:data:`FEATURE_COLUMNS`, SI units; the paper's names in :data:`FEATURE_NAMES`)
     ``spectral_width_hz, duration_s, f_start_hz, f_end_hz, f_min_ff_hz, f_max_ff_hz, mean_frequency_hz``
@@ -30,10 +33,11 @@ Columns of a feature table (:data:`FEATURE_COLUMNS`, SI units; the paper's names
     ``temporal_skewness, temporal_kurtosis`` (of the values of FE), ``spectral_skewness,
     spectral_kurtosis`` (of the values of the spectral marginal; kurtosis is not excess, as MATLAB's),
     ``ff_direction`` (sign of the mean step of FF), ``wiener_entropy`` (mean over bins of ln(geometric /
-    arithmetic mean of S)), ``spectral_salience`` (mean over bins of the largest off-zero peak / zero-lag of the
-    autocorrelation across frequency), ``ff_tremolo`` (the same estimate applied to FF(t)), ``volume_db``
-    (spectral energy: the mean of FE, in dB re a full-scale sine), ``spectral_purity`` (mean over bins of
-    max S / sum S). Together with the six scored properties (:data:`PROPERTIES`: ``direction, peaks, breaks,
+    arithmetic mean of S), S scaled to the call's peak with empty bins at ``denoised_floor_db`` below it),
+    ``spectral_salience`` (mean over bins of the largest off-zero peak / zero-lag of the autocorrelation of S
+    across frequency), ``ff_tremolo`` (the same estimate applied to FF(t)), ``volume_db`` (spectral energy:
+    the mean of FE, in dB re a full-scale sine), ``spectral_purity`` (mean over bins of max S / sum S): see
+    :func:`spectral_shape`. Together with the six scored properties (:data:`PROPERTIES`: ``direction, peaks, breaks,
     broadband, tremolo, complexity``) these are the paper's 24 single-value features (:data:`FEATURES_24`);
     :data:`FEATURES_9` are the inputs of its dense DNN (duration, average frequency, average volume and the
     six properties). Extra columns: ``ff_onset_s, ff_offset_s`` (absolute times of the first and last FF
@@ -42,8 +46,9 @@ Columns of a feature table (:data:`FEATURE_COLUMNS`, SI units; the paper's names
 
 Vectors (:class:`CallVectors`)
     ``ff_line`` (100,) FF(t) in Hz on a 1 ms grid from the first FF bin (0 = break or after the end; calls
-    longer than 100 ms are cut), ``time_marginal`` (100,) FE(t) on the same grid (power, full-scale sine = 1),
-    ``spectral_marginal`` (233,) on :data:`SPECTRAL_GRID_HZ` (power).
+    longer than 100 ms are cut), ``time_marginal`` (100,) FE(t) / max FE on the same grid,
+    ``spectral_marginal`` (233,) on :data:`SPECTRAL_GRID_HZ`, maximum 1: per-call shapes, the same for the
+    same call nearer or farther, over a quieter or louder floor (``tests/test_features.py``).
 
 A call with no edge at all (noise picked up by a detector) gets NaN features and zero vectors.
 """
@@ -116,9 +121,10 @@ def _salience(v: np.ndarray) -> float:
     return float(max(0.0, ac[peaks].max() / ac[0])) if peaks.size else 0.0
 
 
-def _salience_columns(P: np.ndarray) -> np.ndarray:
-    """:func:`_salience` of every column of ``P`` at once (autocorrelation by FFT)."""
-    X = P - P.mean(axis=0, keepdims=True)
+def _salience_columns(P: np.ndarray, center: bool = True) -> np.ndarray:
+    """:func:`_salience` of every column of ``P`` at once (autocorrelation by FFT); ``center=False`` keeps
+    the column's mean (a denoised column is zero away from the call, and that zero is real)."""
+    X = P - P.mean(axis=0, keepdims=True) if center else np.asarray(P, float)
     nf = X.shape[0]
     F = np.fft.rfft(X, n=2 * nf, axis=0)
     ac = np.fft.irfft(np.abs(F) ** 2, axis=0)[:nf]
@@ -141,18 +147,31 @@ def _parabolic(db_col: np.ndarray, k: int) -> float:
     return 0.0
 
 
+def denoise(power: np.ndarray, floor: np.ndarray, p: dict) -> tuple[np.ndarray, np.ndarray]:
+    """Step 1 of the module docstring: ``(db, den)``, the dB image above the per-frequency floor and its
+    total-variation-denoised version (dB above the floor, background near 0)."""
+    db = 10 * np.log10(np.maximum(power, 1e-14) / floor[:, None])
+    white = np.clip(db, 0, None)
+    if white.shape[1] == 0:
+        return db, white
+    top = max(float(white.max()), 1e-6)
+    return db, denoise_tv_chambolle(white / top, weight=p["tv_weight"]) * top
+
+
 def ff_line(power: np.ndarray, floor: np.ndarray, freqs: np.ndarray, p: dict) -> tuple[np.ndarray, int, int, np.ndarray]:
     """The fundamental-frequency line of one call's spectrogram.
 
     Returns ``(ff, first, last, db)``: FF(t) in Hz for the bins ``first..last`` (inclusive, 0 = break;
     empty when no edge was found) and the whitened dB image (dB above the floor) used for it.
     """
-    db = 10 * np.log10(np.maximum(power, 1e-14) / floor[:, None])
-    white = np.clip(db, 0, None)
-    if white.shape[1] == 0:
-        return np.zeros(0), 0, -1, db
-    top = max(float(white.max()), 1e-6)
-    den = denoise_tv_chambolle(white / top, weight=p["tv_weight"]) * top
+    db, den = denoise(power, floor, p)
+    return (*_ff_of(db, den, freqs, p), db)
+
+
+def _ff_of(db: np.ndarray, den: np.ndarray, freqs: np.ndarray, p: dict) -> tuple[np.ndarray, int, int]:
+    """Steps 2-3 of the module docstring on the images of :func:`denoise`."""
+    if den.shape[1] == 0:
+        return np.zeros(0), 0, -1
     grad2 = prewitt_h(den) ** 2 + prewitt_v(den) ** 2
     edge = grad2 > p["edge_scale"] * grad2.mean()
     # Only transitions into real sound count: a neighbour of the edge pixel is well above the floor.
@@ -160,7 +179,7 @@ def ff_line(power: np.ndarray, floor: np.ndarray, freqs: np.ndarray, p: dict) ->
     loud = ndi.maximum_filter(den, size=(3, 1)) >= p["edge_min_db"]
     has_edge = (edge & loud).any(axis=0)
     if not has_edge.any():
-        return np.zeros(0), 0, -1, db
+        return np.zeros(0), 0, -1
     idx = np.flatnonzero(has_edge)
     first, last = int(idx[0]), int(idx[-1])
     df = freqs[1] - freqs[0] if freqs.size > 1 else 1.0
@@ -174,7 +193,7 @@ def ff_line(power: np.ndarray, floor: np.ndarray, freqs: np.ndarray, p: dict) ->
         ff[j] = freqs[k] + _parabolic(db[:, t], k) * df
     ff = _trim_fragments(ff, p["min_segment_s"] / max(p["hop_s"], 1e-9), p["jump_hz"])
     if (ff > 0).sum() * p["hop_s"] < p["min_ff_s"]:  # a noise speck, not a call
-        return np.zeros(0), 0, -1, db
+        return np.zeros(0), 0, -1
     nz = np.flatnonzero(ff > 0)
     first, last, ff = first + int(nz[0]), first + int(nz[-1]), ff[nz[0]:nz[-1] + 1]
     # The paper's rule: a single bin between two edge bins that jumps > 5 kHz away is interpolated.
@@ -182,7 +201,7 @@ def ff_line(power: np.ndarray, floor: np.ndarray, freqs: np.ndarray, p: dict) ->
         a, b, c = ff[j - 1], ff[j], ff[j + 1]
         if a > 0 and b > 0 and c > 0 and abs(b - a) > p["interp_jump_hz"] and abs(b - c) > p["interp_jump_hz"]:
             ff[j] = 0.5 * (a + c)
-    return ff, first, last, db
+    return ff, first, last
 
 
 def _trim_fragments(ff: np.ndarray, min_bins: float, jump_hz: float) -> np.ndarray:
@@ -209,9 +228,43 @@ def _trim_fragments(ff: np.ndarray, min_bins: float, jump_hz: float) -> np.ndarr
             return ff
 
 
-def _runs_of_zeros(v: np.ndarray) -> int:
-    z = np.concatenate([[0], (v == 0).astype(int), [0]])
-    return int(np.sum(np.diff(z) == 1))
+def _jump_mask(ff: np.ndarray, jump_hz: float, half_window: int = 3) -> np.ndarray:
+    """Per step of FF (length ``ff.size - 1``): a jump, i.e. a step between two voiced bins larger than
+    ``jump_hz`` that departs by more than ``jump_hz / 2`` from the median step around it (``half_window``
+    steps either side, itself included). A steep but steady sweep (several kHz per bin, every step alike) is
+    a line, not a string of breaks; a step call's jump stands out from the flat steps around it, also when
+    the paper's single-bin interpolation has split it into two half-steps."""
+    voiced = ff > 0
+    steps = np.diff(ff)
+    both = voiced[1:] & voiced[:-1]
+    out = np.zeros(steps.size, bool)
+    for j in np.flatnonzero(both & (np.abs(steps) > jump_hz)):
+        lo, hi = max(0, j - half_window), min(steps.size, j + half_window + 1)
+        around = steps[lo:hi][both[lo:hi]]
+        out[j] = abs(steps[j] - float(np.median(around))) > jump_hz / 2
+    return out
+
+
+def line_pieces(ff: np.ndarray, p: dict) -> list[tuple[int, int]]:
+    """The pieces of the FF line a scorer counts: voiced runs split at breaks (FF = 0) and jumps
+    (:func:`_jump_mask`), without specks shorter than ``min_segment_s`` and without pieces lying at the
+    bottom edge of the band (median FF within ``edge_band_hz`` of ``f_lo_hz``: low-frequency noise reaching
+    into the band peaks there, a call does not). ``[start, stop)`` bin indices."""
+    voiced = ff > 0
+    if not voiced.any():
+        return []
+    cut = _jump_mask(ff, p["jump_hz"])
+    pieces, start = [], None
+    for j in range(ff.size):
+        if voiced[j] and start is None:
+            start = j
+        end_here = start is not None and (j == ff.size - 1 or not voiced[j + 1] or cut[j])
+        if end_here:
+            pieces.append((start, j + 1))
+            start = None
+    min_bins = p["min_segment_s"] / max(p["hop_s"], 1e-9)
+    return [(a, b) for a, b in pieces
+            if b - a >= min_bins and np.median(ff[a:b]) > p["f_lo_hz"] + p["edge_band_hz"]]
 
 
 def auto_score(ff: np.ndarray, hop_s: float, broadband_bins: int, p: dict) -> dict[str, float]:
@@ -219,17 +272,19 @@ def auto_score(ff: np.ndarray, hop_s: float, broadband_bins: int, p: dict) -> di
 
     direction: the majority of rising / falling / flat steps of FF (|slope| < ``flat_slope_hz_per_s`` is flat;
     jumps and breaks excluded; tremolo removed by smoothing first); peaks: local maxima of FF (breaks bridged)
-    with prominence ≥ ``peak_prominence_hz``; breaks: runs of FF = 0 plus jumps > ``jump_hz``; broadband: at
+    with prominence ≥ ``peak_prominence_hz``; breaks: the gaps and jumps between the pieces of
+    :func:`line_pieces` (a noise detection of scattered fragments is not a call with 8 breaks); broadband: at
     least ``broadband_min_bins`` broadband time bins; tremolo: periodic FF modulation (autocorrelation salience
     and depth); complexity: peaks + breaks ≥ 2, or tremolo.
     """
     voiced = ff > 0
     if voiced.sum() < 2:
         return {k: (0.0 if voiced.any() else np.nan) for k in PROPERTIES}
-    steps = np.diff(ff)
     both = voiced[1:] & voiced[:-1]
-    jumps = both & (np.abs(steps) > p["jump_hz"])
-    breaks = _runs_of_zeros(ff[np.flatnonzero(voiced)[0]:np.flatnonzero(voiced)[-1] + 1]) + int(jumps.sum())
+    jumps = _jump_mask(ff, p["jump_hz"])
+    # Breaks: where the line is disconnected, i.e. between consecutive pieces of a real line (noise specks
+    # and low-frequency noise at the band edge are not pieces of the call's line).
+    breaks = max(0, len(line_pieces(ff, p)) - 1)
     # Bridge breaks by interpolation (as a human reads a broken line); steps stay, as in the truth.
     level = np.interp(np.arange(ff.size), np.flatnonzero(voiced), ff[voiced])
     # Tremolo: salience of the detrended line, with a period in the plausible range and a visible depth.
@@ -291,6 +346,43 @@ def _on_grid(values: np.ndarray, t_bins: np.ndarray, t0: float) -> np.ndarray:
     return out
 
 
+def spectral_marginal(ff_voiced: np.ndarray, fe_voiced: np.ndarray) -> np.ndarray:
+    """The paper's spectral marginal on :data:`SPECTRAL_GRID_HZ`: per frequency bin, the temporal average of
+    FE(t) over the voiced bins whose FF(t) falls in it (nearest grid bin), scaled to a maximum of 1."""
+    out = np.zeros(N_SPECTRAL)
+    if ff_voiced.size == 0:
+        return out
+    step = SPECTRAL_GRID_HZ[1] - SPECTRAL_GRID_HZ[0]
+    k = np.round((ff_voiced - SPECTRAL_GRID_HZ[0]) / step).astype(int)
+    inside = (k >= 0) & (k < N_SPECTRAL)
+    np.add.at(out, k[inside], fe_voiced[inside])
+    out /= ff_voiced.size
+    top = out.max()
+    return out / top if top > 0 else out
+
+
+def spectral_shape(S: np.ndarray, floor_db: float) -> tuple[float, float, float]:
+    """Wiener entropy, spectral salience and spectral purity of the denoised spectrogram ``S`` (frequency x
+    voiced time bins; 0 where there is no sound), each the mean over the time bins that hold sound.
+
+    Wiener entropy: ln(geometric / arithmetic mean) of a column, on ``S`` scaled to the call's maximum with
+    empty bins at ``floor_db`` below it (a geometric mean needs positive values; a floor tied to the call, not
+    to the recording, keeps the value free of the noise floor and the distance). Salience: the largest
+    off-zero peak of a column's autocorrelation across frequency over its zero-lag value. Purity: a column's
+    maximum over its sum. NaN when no column holds sound.
+    """
+    keep = S.sum(axis=0) > 0
+    if not keep.any():
+        return float("nan"), float("nan"), float("nan")
+    C = S[:, keep] / S.max()
+    eps = 10 ** (-floor_db / 10)
+    Cf = np.maximum(C, eps)
+    we = float(np.mean(np.mean(np.log(Cf), axis=0) - np.log(Cf.mean(axis=0))))
+    salience = float(_salience_columns(C, center=False).mean())
+    purity = float(np.mean(C.max(axis=0) / C.sum(axis=0)))
+    return we, salience, purity
+
+
 def call_features(spec: ChunkSpectrogram, onset_s: float, offset_s: float,
                   p: dict) -> tuple[dict[str, float], CallVectors]:
     """Features, auto-scored properties and vectors of the call detected in ``[onset_s, offset_s]``."""
@@ -299,21 +391,24 @@ def call_features(spec: ChunkSpectrogram, onset_s: float, offset_s: float,
     row: dict[str, float] = {c: np.nan for c in FEATURE_COLUMNS + EXTRA_COLUMNS + AUTO_COLUMNS}
     row["n_ff_bins"] = 0
     P = spec.power[:, lo:hi]
-    ff, first, last, db = ff_line(P, spec.floor, spec.freqs, p)
+    db, den = denoise(P, spec.floor, p)
+    ff, first, last = _ff_of(db, den, spec.freqs, p)
     if ff.size == 0:
         return row, CallVectors.zeros()
     voiced = ff > 0
     times = spec.times[lo + first: lo + last + 1]
     cols = P[:, first:last + 1]
-    kbin = np.clip(np.round((ff - spec.freqs[0]) / (spec.freqs[1] - spec.freqs[0])).astype(int), 0, P.shape[0] - 1)
-    fe = np.where(voiced, cols[kbin, np.arange(ff.size)], 0.0)
     excess = np.maximum(cols - spec.floor[:, None], 0.0)
-    vcols, vexcess, fv = cols[:, voiced], excess[:, voiced], ff[voiced]
-    marginal = np.interp(SPECTRAL_GRID_HZ, spec.freqs, vexcess.mean(axis=1), left=0.0, right=0.0)
-    fe_v = fe[voiced]
+    # The denoised spectrogram S: the call's power above the floor where the denoised image shows sound.
+    S = np.where(den[:, first:last + 1] >= p["support_db"], excess, 0.0)
+    kbin = np.clip(np.round((ff - spec.freqs[0]) / (spec.freqs[1] - spec.freqs[0])).astype(int), 0, P.shape[0] - 1)
+    fe = np.where(voiced, excess[kbin, np.arange(ff.size)], 0.0)  # FE(t) = S(FF(t), t)
+    fv, fe_v = ff[voiced], fe[voiced]
+    marginal = spectral_marginal(fv, fe_v)
     ok_steps = voiced[1:] & voiced[:-1]
     (t_skew, t_kurt), (s_skew, s_kurt) = _skew_kurt(fe_v), _skew_kurt(marginal)
     mean_step = float(np.mean(np.diff(ff)[ok_steps])) if ok_steps.any() else 0.0
+    we, salience, purity = spectral_shape(S[:, voiced], p["denoised_floor_db"])
     row.update(
         spectral_width_hz=float(fv.max() - fv.min()),
         duration_s=(last - first + 1) * spec.hop_s + p["duration_offset_s"],  # each bin covers one hop
@@ -323,16 +418,18 @@ def call_features(spec: ChunkSpectrogram, onset_s: float, offset_s: float,
         mean_frequency_weighted_hz=float((spec.freqs[:, None] * excess).sum() / max(excess.sum(), 1e-30)),
         temporal_skewness=t_skew, temporal_kurtosis=t_kurt, spectral_skewness=s_skew, spectral_kurtosis=s_kurt,
         ff_direction=float(np.sign(mean_step)),
-        wiener_entropy=float(np.mean(np.mean(np.log(vcols + 1e-14), axis=0) - np.log(vcols.mean(axis=0) + 1e-14))),
-        spectral_salience=float(_salience_columns(vcols).mean()),
+        wiener_entropy=we, spectral_salience=salience,
         ff_tremolo=_salience(fv),
         volume_db=float(10 * np.log10(max(fe_v.mean(), 1e-14))),
-        spectral_purity=float(np.mean(vcols.max(axis=0) / np.maximum(vcols.sum(axis=0), 1e-30))),
+        spectral_purity=purity,
         ff_onset_s=float(times[0]), ff_offset_s=float(times[-1]), n_ff_bins=int(voiced.sum()),
     )
     auto = auto_score(ff, spec.hop_s, _broadband_bins(db, spec.freqs, ff, first, p), p)
     row.update({f"auto_{k}": v for k, v in auto.items()})
-    vec = CallVectors(_on_grid(ff, times, times[0]), _on_grid(fe, times, times[0]), marginal.astype(np.float32))
+    top = float(fe.max())
+    time_marginal = fe / top if top > 0 else fe  # per call: its shape, not its level (that is volume_db)
+    vec = CallVectors(_on_grid(ff, times, times[0]), _on_grid(time_marginal, times, times[0]),
+                      marginal.astype(np.float32))
     return row, vec
 
 

@@ -17,11 +17,10 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
-import scipy.stats as st  # noqa: E402
 
 from ..report import paper  # noqa: E402
 from ..report.stats import binomial_vs_chance, signed_rank  # noqa: E402
-from ..report.summary import mean_sem  # noqa: E402
+from ..report.summary import mean_sem, median_sem  # noqa: E402
 
 FEMALE, MALE = "#d62728", "#1f77b4"
 MODEL_COLOURS = {"cnn": "#b2182b", "dnn9": "#b2182b", "semiconv": "#b2182b", "ridge": "#2166ac",
@@ -78,6 +77,30 @@ def accuracies(metrics: pd.DataFrame, task: str, model: str, split: str | None =
     return pd.to_numeric(m.set_index("fold")[column], errors="coerce").astype(float).sort_index()
 
 
+def majority_baseline(metrics: pd.DataFrame, task: str, model: str = "cnn") -> pd.Series:
+    """Per fold, the accuracy of always answering the most common value of its test calls: the baseline a
+    skewed property task's accuracy must beat (84 % of calls have no break; chance 1/K would be 25 %)."""
+    m = metrics[(metrics["task"] == task) & (metrics["model"] == model)]
+    if "class_counts_test" not in m:
+        return pd.Series(dtype=float)
+    share = [max(c) / sum(c) if isinstance(c, (list, tuple, np.ndarray)) and sum(c) > 0 else np.nan
+             for c in m["class_counts_test"]]
+    return pd.Series(share, index=m["fold"].to_numpy(), dtype=float).sort_index()
+
+
+def chosen_regularisation(metrics: pd.DataFrame, task: str, model: str) -> float | None:
+    """The value of a classical model's regularisation chosen most often over its folds (nested
+    leave-one-animal-out; ties: the larger, i.e. stronger for ridge); None when no fold recorded one."""
+    m = metrics[(metrics["task"] == task) & (metrics["model"] == model)]
+    if "hyperparameter" not in m:
+        return None
+    values = [h["value"] for h in m["hyperparameter"] if isinstance(h, dict) and h.get("value") is not None]
+    if not values:
+        return None
+    counts = pd.Series(values).value_counts()
+    return float(max(counts[counts == counts.max()].index))
+
+
 def per_animal(predictions: pd.DataFrame, table: pd.DataFrame, model: str, chance: float) -> pd.DataFrame:
     """Accuracy per animal over its test calls (all folds pooled), with a one-sided binomial test vs chance."""
     p = predictions[predictions["model"] == model].merge(table[["call_uid", "animal", "sex", "strain"]],
@@ -95,21 +118,32 @@ def per_animal(predictions: pd.DataFrame, table: pd.DataFrame, model: str, chanc
 
 
 def vs_chance(acc: Sequence[float], chance: float) -> float:
-    """One-sided Wilcoxon signed-rank p that fold accuracies exceed chance (exact for small n)."""
+    """One-sided Wilcoxon signed-rank p that fold accuracies exceed chance (exact at small n)."""
     a = np.asarray(acc, float)
     a = a[np.isfinite(a)] - chance
     if a.size == 0 or np.all(a == 0):
         return float("nan")
-    return float(st.wilcoxon(a, alternative="greater").pvalue)
+    return float(signed_rank(a, alternative="greater").p)
 
 
 def paired(a: pd.Series, b: pd.Series) -> dict[str, Any]:
-    """Wilcoxon signed-rank of two models over their common folds (two-sided)."""
+    """Wilcoxon signed-rank of two models over their common folds (two-sided, exact at small n): p, n,
+    mean and median of the per-fold difference ``a - b``, and which null distribution gave p."""
     common = a.dropna().index.intersection(b.dropna().index)
     if len(common) < 2:
         return {"p": None, "n": int(len(common))}
     r = signed_rank(a[common].to_numpy(), b[common].to_numpy())
-    return {"p": r.p, "n": int(len(common)), "mean_difference": float((a[common] - b[common]).mean())}
+    diff = (a[common] - b[common]).to_numpy(float)
+    return {"p": r.p, "n": int(len(common)), "mean_difference": float(diff.mean()),
+            "median_difference": float(np.median(diff)), "method": r.method}
+
+
+def paired_text(test: dict[str, Any]) -> str:
+    """``p = 0.0078 (exact signed-rank, n = 8; median difference +12.3 points)`` for the summary."""
+    if test.get("p") is None:
+        return f"not testable (n = {test.get('n', 0)} common folds)"
+    return (f"p = {test['p']:.2g} ({test.get('method', '')} signed-rank, n = {test['n']}; median difference "
+            f"{100 * test['median_difference']:+.1f} points)")
 
 
 def summary_of(acc: Sequence[float]) -> dict[str, Any]:
@@ -121,6 +155,11 @@ def summary_of(acc: Sequence[float]) -> dict[str, Any]:
 
 def pct(acc: Sequence[float]) -> str:
     return mean_sem(list(acc))
+
+
+def med(acc: Sequence[float]) -> str:
+    """Median ± SEM with the mean beside it (the paper's form for Fig 3D/E and S1)."""
+    return median_sem(list(acc))
 
 
 # --------------------------------------------------------------------------------------------- drawing
@@ -168,10 +207,17 @@ def _caption(fig: plt.Figure, dataset: str) -> None:
     fig.text(0.01, 0.005, f"Data: {dataset}", fontsize=6, color="0.3")
 
 
+def _bracket(ax: plt.Axes, x0: float, x1: float, y: float, text: str) -> None:
+    """A significance bracket between two bars at height ``y`` (%) with ``text`` above it."""
+    ax.plot([x0, x0, x1, x1], [y - 2, y, y, y - 2], color="k", lw=0.6)
+    ax.text((x0 + x1) / 2, y + 0.5, text, ha="center", va="bottom", fontsize=6)
+
+
 def plot_fig3(metrics: pd.DataFrame, curve: pd.DataFrame, curve_label: str, filters: np.ndarray,
-              pa: pd.DataFrame, dataset: str) -> plt.Figure:
+              pa: pd.DataFrame, dataset: str, comparisons: dict[str, dict] | None = None) -> plt.Figure:
     """B learning curve, C first-layer filters, D per-animal LOAO accuracy, E CNN vs ridge vs SVM with
-    shuffled controls, F has-break task."""
+    shuffled controls and the paired tests (``comparisons``: ``cnn_vs_ridge``, ``cnn_vs_svm`` as
+    :func:`paired` returns them), F has-break task."""
     fig = plt.figure(figsize=(11, 7))
     gs = fig.add_gridspec(2, 3, hspace=0.55, wspace=0.35)
     ax = fig.add_subplot(gs[0, 0])
@@ -202,7 +248,12 @@ def plot_fig3(metrics: pd.DataFrame, curve: pd.DataFrame, curve_label: str, filt
         groups.append((label + " shuffled", accuracies(metrics, "sex", f"{model}_shuffled", "loao").tolist(),
                        MODEL_COLOURS[model], LIGHT))
     _bars(ax, groups, 0.5)
-    ax.set_title("E  sex, leave-one-animal-out", fontsize=8, loc="left")
+    for j, key in ((1, "cnn_vs_ridge"), (2, "cnn_vs_svm")):
+        test = (comparisons or {}).get(key) or {}
+        if test.get("p") is not None:
+            _bracket(ax, 0, j, 88 + 6 * j, f"p = {test['p']:.2g} (signed-rank, n = {test['n']})")
+    ax.set_ylim(0, 105)
+    ax.set_title("E  sex, leave-one-animal-out (bars: mean ± SEM; dots: held-out animals)", fontsize=8, loc="left")
     ax = fig.add_subplot(gs[1, 2])
     _bars(ax, [("sex", accuracies(metrics, "sex", "cnn", "loao").tolist(), MODEL_COLOURS["cnn"], 1.0),
                ("has break", accuracies(metrics, "has_break", "cnn", "loao").tolist(), "#762a83", 1.0),
@@ -215,7 +266,8 @@ def plot_fig3(metrics: pd.DataFrame, curve: pd.DataFrame, curve_label: str, filt
 
 
 def plot_fig4(metrics: pd.DataFrame, labels: dict[str, pd.Series], coefs: pd.Series, dataset: str) -> plt.Figure:
-    """B-E property CNNs per value with chance and value distribution; G-H 9-feature DNN vs ridge vs SVM;
+    """B-E property CNNs per value with the value distribution, balanced accuracy (chance 1/K) and accuracy
+    against the majority-value baseline; G-H 9-feature DNN vs ridge vs SVM;
     I ridge coefficients; K-L semi-convolutional DNN vs ridge vs SVM."""
     fig = plt.figure(figsize=(12, 7.5))
     gs = fig.add_gridspec(2, 4, hspace=0.6, wspace=0.45)
@@ -231,13 +283,19 @@ def plot_fig4(metrics: pd.DataFrame, labels: dict[str, pd.Series], coefs: pd.Ser
             ax.bar(x, dist.to_numpy(), color="#9ecae1", width=0.8, label="share of calls")
             ax.errorbar(x, np.nanmean(per, 0), yerr=np.nanstd(per, 0, ddof=1) / np.sqrt(len(per)) if len(per) > 1 else None,
                         fmt="o", color="#d6604d", label="per value")
-            mean = m["accuracy"].mean() * 100
-            ax.axhline(mean, color="#67001f", lw=1.5, label="overall")
-            ax.axhline(100 / len(classes), color="0.6", lw=1, ls="--", label="chance")
-            sh = accuracies(metrics, task, "cnn_shuffled")
+            # Balanced accuracy first (chance 1/K), then accuracy against the real baseline: the majority value.
+            bal = accuracies(metrics, task, "cnn", column="balanced_accuracy").mean() * 100
+            acc, major = m["accuracy"].mean() * 100, majority_baseline(metrics, task).mean() * 100
+            ax.axhline(bal, color="#d6604d", lw=1.5, label="balanced accuracy")
+            ax.axhline(100 / len(classes), color="#d6604d", lw=1, ls="--", alpha=LIGHT, label="its chance (1/K)")
+            ax.axhline(acc, color="#67001f", lw=1.5, label="accuracy")
+            ax.axhline(major, color="0.4", lw=1, ls="--", label="majority baseline")
+            sh = accuracies(metrics, task, "cnn_shuffled", column="balanced_accuracy")
             if len(sh):
-                ax.axhline(sh.mean() * 100, color="#67001f", lw=1, alpha=LIGHT, ls=":", label="shuffled")
+                ax.axhline(sh.mean() * 100, color="#d6604d", lw=1, alpha=LIGHT, ls=":", label="shuffled (balanced)")
             ax.set_xticks(x, classes)
+            ax.set_xlabel(f"balanced {bal:.0f} % (chance {100 / len(classes):.0f}); acc. {acc:.0f} % "
+                          f"(majority {major:.0f})", fontsize=6)
         ax.set_ylim(0, 100)
         ax.set_title(f"{'BCDE'[i]}  {task}", fontsize=8, loc="left")
         if i == 0:

@@ -90,7 +90,10 @@ def plot_fig6(summary: pd.DataFrame, examples: dict[str, dict[str, Any]], values
     right_top = outer[0, 1].subgridspec(2, 1, hspace=0.6)
     right_bot = outer[1, 1].subgridspec(2, 1, hspace=0.6)
     ax = fig.add_subplot(right_top[0])
-    _curve(ax, summary, "sparsity", "1 − active/total", "C  sparsity")
+    _curve(ax, summary, "sparsity", "1 − active/total", "C  sparsity (dotted: units that see sound)")
+    for sex, colour in SEX_COLOUR.items():  # units whose receptive field holds sound only
+        d = summary[(summary["measure"] == "sparsity_seen") & (summary["sex"] == sex)].sort_values("layer_index")
+        ax.plot(d["layer_index"], d["mean"], ls=":", color=colour, lw=1)
     ax.legend(fontsize=6, frameon=False)
     ax = fig.add_subplot(right_top[1])
     _curve(ax, summary, "within_corr", "correlation", "D  within (red/blue) / across (purple) sex")

@@ -7,6 +7,12 @@ model that did not train on it.
 
 * **Sparsity** of a call's representation in a layer: ``1 − #active / #units`` (paper Fig 6C), a unit being
   active when its output (after batch norm and ReLU) is > 0.
+* **Sparsity of the units that see sound** (``sparsity_seen``): the same, counted only over the units whose
+  receptive field holds at least one non-empty input pixel (conv layers; every FC unit counts). A call image
+  is mostly empty (no sound, padding after the call), and a conv unit over empty input is silent or not
+  through batch norm alone; plain sparsity then follows the call's area more than what the layer computes.
+  The receptive fields come from the layers themselves (:func:`seen_masks`: the non-empty mask max-pooled
+  with every convolution's and pooling's kernel, stride and padding).
 * **Within- and across-sex correlation** (Fig 6D): for every held-out call, the Pearson correlation (over the
   layer's units) between its activation pattern and those of a seeded reference sample of calls from the
   *other* animals of the cohort, averaged separately over same-sex and opposite-sex references. All
@@ -63,6 +69,33 @@ def sparsity(acts: np.ndarray) -> np.ndarray:
     """Per row: ``1 − #active/#units`` with active meaning > 0 (rows: calls; any trailing shape)."""
     flat = acts.reshape(len(acts), -1)
     return 1.0 - (flat > 0).mean(axis=1)
+
+
+@torch.no_grad()
+def seen_masks(model: nn.Module, x: torch.Tensor) -> list[np.ndarray]:
+    """Per convolutional block of ``model.conv``: (n, h, w) booleans, True where the position's receptive
+    field holds a non-zero pixel of the input ``x`` (n, C, S, S)."""
+    m = (x.abs().sum(dim=1, keepdim=True) > 0).float()
+    out = []
+    for block in model.conv:
+        for mod in block.modules():
+            if isinstance(mod, (nn.Conv2d, nn.MaxPool2d, nn.AvgPool2d)):
+                m = nn.functional.max_pool2d(m, mod.kernel_size, mod.stride, mod.padding,
+                                             ceil_mode=bool(getattr(mod, "ceil_mode", False)))
+        out.append(m[:, 0].numpy() > 0)
+    return out
+
+
+def sparsity_seen(acts: np.ndarray, seen: np.ndarray | None) -> np.ndarray:
+    """:func:`sparsity` over the units whose receptive field sees sound: ``acts`` (n, C, h, w) and ``seen``
+    (n, h, w) from :func:`seen_masks`; NaN for a call whose layer sees nothing. ``seen`` None (FC layers):
+    every unit counts."""
+    if seen is None:
+        return sparsity(acts)
+    active = ((acts > 0) & seen[:, None]).reshape(len(acts), -1).sum(axis=1)
+    n_units = seen.reshape(len(seen), -1).sum(axis=1) * acts.shape[1]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(n_units > 0, 1.0 - active / np.maximum(n_units, 1), np.nan)
 
 
 def _standardise_rows(a: np.ndarray) -> np.ndarray:

@@ -9,7 +9,7 @@ import pandas as pd
 import torch
 from torch import nn
 
-from .activations import layer_activations, pattern_correlation, sparsity
+from .activations import layer_activations, pattern_correlation, seen_masks, sparsity, sparsity_seen
 from .deconv import deconv_operators, deconv_scores, layer_reconstruction
 from .settings import DEFAULT_SETTINGS, NetworkSettings
 
@@ -23,6 +23,7 @@ def analyse_fold(model: nn.Module, x: torch.Tensor, table: pd.DataFrame, held_ou
 
     ``x``: the cohort's network inputs (n, 1, S, S), row-aligned with ``table`` (columns ``call_uid``,
     ``animal``, ``sex`` in F/M). Returns a long table with one row per (held-out call, layer): ``sparsity``,
+    ``sparsity_seen`` (over the units whose receptive field sees sound),
     ``within_corr``, ``across_corr`` and, for the deconvolved subsample, ``deconv_stim_corr`` and
     ``deconv_similarity`` (NaN otherwise); and the examples for plotting (the held-out animal's first
     deconvolved call: stimulus, per-layer activations and whole-layer reconstructions).
@@ -41,6 +42,7 @@ def analyse_fold(model: nn.Module, x: torch.Tensor, table: pd.DataFrame, held_ou
     names = list(layer_names or [f"layer{i + 1}" for i in range(len(model.conv) + len(model.fc))])
 
     acts = layer_activations(model, x[test], settings.batch_size)
+    seen = seen_masks(model, x[test])
     ref_acts = layer_activations(model, x[ref], settings.batch_size) if ref.size else None
     deconv_idx = np.sort(rng.choice(test.size, min(test.size, settings.deconv_calls_per_animal), replace=False))
     steps = deconv_operators(model)
@@ -52,7 +54,8 @@ def analyse_fold(model: nn.Module, x: torch.Tensor, table: pd.DataFrame, held_ou
         n = test.size
         row = pd.DataFrame({"call_uid": table["call_uid"].to_numpy()[test], "animal": animal[test],
                             "sex": sex[test], "fold": str(held_out), "layer": name, "layer_index": li,
-                            "sparsity": sparsity(acts[li])})
+                            "sparsity": sparsity(acts[li]),
+                            "sparsity_seen": sparsity_seen(acts[li], seen[li] if li < len(seen) else None)})
         if ref_acts is not None:
             row["within_corr"], row["across_corr"] = pattern_correlation(acts[li], sex[test], ref_acts[li], sex[ref])
         else:
@@ -78,7 +81,7 @@ def analyse_fold(model: nn.Module, x: torch.Tensor, table: pd.DataFrame, held_ou
 # --------------------------------------------------------------------------------------------- statistics
 
 
-MEASURES = {"sparsity": "sparsity", "within_corr": "within-sex correlation", "across_corr": "across-sex correlation",
+MEASURES = {"sparsity": "sparsity", "sparsity_seen": "sparsity of units that see sound", "within_corr": "within-sex correlation", "across_corr": "across-sex correlation",
             "deconv_stim_corr": "reconstruction–stimulus correlation", "deconv_similarity": "within-layer similarity"}
 
 
@@ -99,7 +102,9 @@ def layer_statistics(long: pd.DataFrame) -> dict[str, Any]:
     """The tests behind Fig 6C/D/G/H.
 
     * sparsity: two-way ANOVA (layer × sex, type II sums of squares, statsmodels) as the paper, and a
-      Kruskal–Wallis test across layers per sex (the per-call values are bounded and skewed);
+      Kruskal–Wallis test across layers per sex (the per-call values are bounded and skewed); its direction
+      across layers (:func:`direction_test`, per animal then across animals), also of ``sparsity_seen``
+      (an ANOVA on thousands of calls is significant whichever way the curve goes);
     * within- and across-sex correlation: Kruskal–Wallis across layers; per layer, the Wilcoxon signed-rank
       test of within vs across on the same calls;
     * reconstruction–stimulus correlation and within-layer similarity: Kruskal–Wallis across layers per sex,
@@ -139,7 +144,28 @@ def layer_statistics(long: pd.DataFrame) -> dict[str, Any]:
                 entry[f"{measure}_MvsF_ranksum_p"] = float(stats.ranksums(m, f).pvalue)
         per_layer[str(layer)] = entry
     out["per_layer"] = per_layer
+    out["sparsity_direction"] = {m: direction_test(long, m) for m in ("sparsity", "sparsity_seen") if m in long}
     return out
+
+
+def direction_test(long: pd.DataFrame, measure: str) -> dict[str, Any]:
+    """Does ``measure`` rise or fall across layers? Per animal (fold): Spearman's rho between layer index and
+    the animal's mean over calls per layer; across animals: the exact two-sided Wilcoxon signed-rank test of
+    the rhos against 0 (each animal one observation, not each call). ``direction``: ``increases`` /
+    ``decreases`` (p < 0.05, sign of the median rho) or ``no consistent direction``."""
+    from scipy import stats
+
+    rho = {}
+    for fold, g in long.groupby("fold"):
+        per_layer = g.groupby("layer_index")[measure].mean().dropna()
+        if len(per_layer) > 2 and np.ptp(per_layer.to_numpy()) > 0:
+            rho[str(fold)] = float(stats.spearmanr(per_layer.index, per_layer.to_numpy())[0])
+    r = np.asarray(list(rho.values()), float)
+    p = float(stats.wilcoxon(r, method="exact").pvalue) if r.size > 1 and np.any(r != 0) else float("nan")
+    med = float(np.median(r)) if r.size else float("nan")
+    direction = ("increases" if med > 0 else "decreases") if p < 0.05 else "no consistent direction"
+    return {"per_animal_rho": rho, "median_rho": med, "n_animals": int(r.size), "n_rising": int((r > 0).sum()),
+            "p": p, "direction": direction}
 
 
 def plateau(summary: pd.DataFrame, measure: str, sex: str, n_layers: int = 2) -> float:

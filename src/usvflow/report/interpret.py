@@ -39,6 +39,10 @@ def fig6_numbers(summary: pd.DataFrame, tests: dict[str, Any]) -> tuple[dict[str
     rows = [
         {"quantity": f"sparsity, {first} → {last}", "paper": paper.FIG6_SPARSITY,
          "ours": f"{both('sparsity', first)} → {both('sparsity', last)}; ANOVA layer p = {_p(anova.get('p'))}"},
+        *[_direction_row(measure, tests.get("sparsity_direction", {}).get(measure)) for measure in
+          ("sparsity", "sparsity_seen") if tests.get("sparsity_direction", {}).get(measure)],
+        {"quantity": f"sparsity of the units that see sound, {first} → {last}", "paper": "not reported",
+         "ours": f"{both('sparsity_seen', first)} → {both('sparsity_seen', last)}"},
         {"quantity": f"within-sex activation correlation, {first} → {last}",
          "paper": paper.FIG6_WITHIN,
          "ours": f"{both('within_corr', first)} → {both('within_corr', last)}"},
@@ -53,6 +57,17 @@ def fig6_numbers(summary: pd.DataFrame, tests: dict[str, Any]) -> tuple[dict[str
          "ours": f"{both('deconv_similarity', first)} → {both('deconv_similarity', last)}"},
     ]
     return values, rows
+
+
+def _direction_row(measure: str, d: dict[str, Any]) -> dict[str, str]:
+    """The direction of a sparsity measure across layers, said plainly when it is not the paper's."""
+    verdict = {"increases": "increases, as the paper", "decreases": "DECREASES: the opposite of the paper",
+               "no consistent direction": "no consistent direction (the paper: increases)"}[d["direction"]]
+    return {"quantity": f"{MEASURES[measure]} across layers: direction (Spearman rho per animal, "
+                        f"signed-rank across animals)",
+            "paper": "increases",
+            "ours": f"{verdict}; median rho {_fmt(d['median_rho'])}, rising in {d['n_rising']}/{d['n_animals']} "
+                    f"animals, p = {_p(d['p'])}"}
 
 
 def _pct(v: float | None) -> str:

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 #: Accuracies of the networks and baselines (figures and text), keyed by quantity.
 IVANENKO_2020 = {
-    "sex_loao": "76.7 ± 6.6 %", "ridge": "50.7 ± 1.6 %", "svm": "56.2 ± 1.9 %", "has_break": "93.3 %",
+    "sex_loao": "76.7 ± 6.6 % (median ± SEM)", "ridge": "50.7 ± 1.6 %", "svm": "56.2 ± 1.9 %", "has_break": "93.3 %",
+    "cnn_vs_classical": "p < 0.01 (DNN higher)",
     "direction": "73.0 ± 0.5 %", "breaks": "68.6 ± 0.4 %", "peaks": "57.0 ± 1.0 %", "broadband": "82.0 ± 0.4 %",
     "dnn9": "59.6 ± 3.0 %", "ridge_feat9": "61.7 ± 3.0 %", "svm_feat9": "57.5 ± 3.7 %",
     "semiconv": "64.5 ± 2.1 %", "ridge_semiconv": "61.9 %", "svm_semiconv": "62.7 %",

@@ -55,6 +55,15 @@ def mean_sem(x: Iterable[float], scale: float = 100.0, unit: str = " %", digits:
     return f"{a.mean():.{digits}f} ± {sem:.{digits}f}{unit} (n={a.size})"
 
 
+def median_sem(x: Iterable[float], scale: float = 100.0, unit: str = " %", digits: int = 1) -> str:
+    """``median ± SEM (mean …)``: the paper's form where it reports medians (Fig 3D, S1), the mean beside it."""
+    a = np.asarray([v for v in x if v is not None and np.isfinite(v)], float) * scale
+    if a.size == 0:
+        return "n/a"
+    sem = a.std(ddof=1) / np.sqrt(a.size) if a.size > 1 else float("nan")
+    return f"{np.median(a):.{digits}f} ± {sem:.{digits}f}{unit} median ± SEM (mean {a.mean():.{digits}f}{unit}, n={a.size})"
+
+
 def render_summary(stat_files: Iterable[str | Path], header: str) -> str:
     """One Markdown page: per figure, a table of quantity / paper / this run."""
     lines = [header, ""]

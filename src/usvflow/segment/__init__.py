@@ -10,8 +10,13 @@
     the paper's automated dataset refinement (autoencoder masks, erosion), scored against the truth.
 ``models``
     SqueakOut (MobileNetV2 encoder), U-Net, the null model; hybrid loss, Dice and pixel accuracy.
+``augment``
+    the paper's batch-wise stochastic augmentations, on any device.
 ``training``
-    the paper's augmentations and the training loop; prediction and inference timing.
+    the training loop on the chosen device (a fixed budget of updates, plateau and early-stopping rules);
+    prediction, inference and epoch timing.
+``table``
+    Table 1 over training seeds: mean ± SEM over seeds and over test images, paired tests.
 ``ffline``
     the FF line read inside a mask against the spectrogram peak, both against the truth.
 """

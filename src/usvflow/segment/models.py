@@ -24,24 +24,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-# (expansion t, output channels c, repeats n, first stride s) of MobileNetV2, Table 2 of Sandler et al.
-MOBILENET_V2_SETTINGS: tuple[tuple[int, int, int, int], ...] = (
-    (1, 16, 1, 1),
-    (6, 24, 2, 2),
-    (6, 32, 3, 2),
-    (6, 64, 4, 2),
-    (6, 96, 3, 1),
-    (6, 160, 3, 2),
-    (6, 320, 1, 1),
-)
-
-
-def _make_divisible(v: float, divisor: int = 8) -> int:
-    """Round a channel count to a multiple of ``divisor`` (MobileNet convention, never below 90 %)."""
-    new = max(divisor, int(v + divisor / 2) // divisor * divisor)
-    if new < 0.9 * v:
-        new += divisor
-    return new
+from .settings import MOBILENET_V2_SETTINGS, MODELS
+from .settings import make_divisible as _make_divisible
 
 
 def conv_bn_relu6(cin: int, cout: int, kernel: int = 3, stride: int = 1, groups: int = 1) -> nn.Sequential:
@@ -221,14 +205,21 @@ def count_parameters(model: nn.Module) -> int:
 
 def build_model(name: str, width: float = 1.0, last_channels: int = 1280, unet_base: int = 64,
                 unet_depth: int = 4) -> nn.Module:
-    """``squeakout`` / ``squeakout_noaug`` (same network), ``unet`` or ``null``."""
-    if name.startswith("squeakout"):
+    """A network by Table 1 key (``squeakout``, ``squeakout_noaug``, ``unet``, ``unet_aug``: see
+    :data:`usvflow.segment.settings.MODELS`) or architecture (``squeakout``, ``unet``, ``null``)."""
+    arch = MODELS[name].architecture if name in MODELS else name
+    if arch == "squeakout":
         return SqueakOut(width=width, last_channels=last_channels)
-    if name == "unet":
+    if arch == "unet":
         return UNet(base=unet_base, depth=unet_depth)
-    if name == "null":
+    if arch == "null":
         return NullModel()
     raise ValueError(f"unknown segmentation model {name!r}")
+
+
+def model_augmented(name: str) -> bool:
+    """Whether Table 1's model ``name`` is trained with the paper's augmentations."""
+    return MODELS[name].augmented
 
 
 # --------------------------------------------------------------------------------------------

@@ -2,11 +2,14 @@
 
 ``plan``
     which recordings a preset asks for (:func:`~usvflow.simulate.plan.plan_cohorts`), the sample sheet, the
-    truth tables' columns; numpy and pandas only (the workflow plans with it).
+    truth tables' columns, each recording's nuisance quantiles stratified across groups; numpy and pandas only
+    (the workflow plans with it).
 ``calls``
     animals (group effects and individual signatures), bout timing, call shapes, scored properties, synthesis.
 ``noise``
     microphone floor, movement noise, clicks, bursts, tonal bands.
+``conditions``
+    recording conditions: stretches of faint calls in broadband noise (raised floor, fades inside calls).
 ``recording``
     one recording end to end (:func:`~usvflow.simulate.recording.simulate_recording`), truth masks
     (:func:`~usvflow.simulate.recording.render_mask`), files and whole cohorts.

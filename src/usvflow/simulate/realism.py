@@ -99,3 +99,62 @@ def compare(sim: pd.DataFrame, real: pd.DataFrame) -> pd.DataFrame:
                          ks_distance=float(ks.statistic), ks_pvalue=float(ks.pvalue),
                          wasserstein=float(stats.wasserstein_distance(a, b))))
     return pd.DataFrame(rows)
+
+
+def call_visibility(x: np.ndarray, fs: int, intervals: np.ndarray, visible_db: float = 10.0,
+                    min_fade_s: float = 0.002, band_hz: tuple[float, float] = (25e3, 125e3)) -> pd.DataFrame:
+    """How well each call stands out from the noise around it, and where it fades.
+
+    A 1 ms Hann spectrogram (0.5 ms hop) in ``band_hz``; each bin's floor is its median over the frames
+    *outside* the intervals (5 ms margins), so a stretch of raised noise is measured against its own floor.
+    Per call: ``peak_snr_db``, the loudest bin's level above its floor at the call's best frame (the measure
+    of :func:`measure_calls`); ``fades``, the stretches of at least ``min_fade_s`` between the call's first and
+    last visible frames (some bin ``visible_db`` above the floor; noise alone reaches 10 dB in about one
+    frame in ten) where it is not visible; ``fade_ms``, their total length. Used to match the simulator's
+    faint-in-broadband-noise condition to a real clip (benchmarks/faint_condition.py)."""
+    spec = spectrogram(x, fs, window_s=0.001, hop_s=0.0005).band(band_hz[0], min(band_hz[1], fs / 2))
+    intervals = np.asarray(intervals, float).reshape(-1, 2)
+    inside = np.zeros(len(spec.times), bool)
+    for a, b in intervals:
+        inside |= (spec.times >= a - 0.005) & (spec.times <= b + 0.005)
+    floor = np.median(spec.power[:, ~inside] if (~inside).sum() >= 10 else spec.power, axis=1) + 1e-20
+    hop = float(spec.times[1] - spec.times[0]) if len(spec.times) > 1 else 0.0005
+    min_frames = max(1, int(round(min_fade_s / hop)))
+    rows = []
+    for a, b in intervals:
+        cols = (spec.times >= a) & (spec.times <= b)
+        if not cols.any():
+            rows.append(dict(duration_ms=(b - a) * 1e3, peak_snr_db=np.nan, fades=0, fade_ms=0.0))
+            continue
+        p = spec.power[:, cols]
+        k = p.argmax(axis=0)
+        snr = 10 * np.log10(p[k, np.arange(p.shape[1])] / floor[k])
+        visible = np.flatnonzero(snr >= visible_db)
+        fades, fade_ms = 0, 0.0
+        if len(visible) >= 2:
+            gap = ~(snr[visible[0] : visible[-1] + 1] >= visible_db)
+            d = np.diff(np.r_[0, gap.astype(np.int8), 0])
+            lengths = np.flatnonzero(d == -1) - np.flatnonzero(d == 1)
+            lengths = lengths[lengths >= min_frames]
+            fades, fade_ms = int(len(lengths)), float(lengths.sum() * hop * 1e3)
+        rows.append(dict(duration_ms=(b - a) * 1e3, peak_snr_db=float(snr.max()), fades=fades, fade_ms=fade_ms))
+    return pd.DataFrame(rows, columns=["duration_ms", "peak_snr_db", "fades", "fade_ms"])
+
+
+def noise_spectrum(x: np.ndarray, fs: int, intervals: np.ndarray,
+                   bands_khz: tuple = ((25, 40), (40, 60), (60, 80), (80, 100), (100, 125))) -> dict[str, float]:
+    """The noise floor outside the intervals (5 ms margins) per frequency band, as the level (dBFS) of a white
+    noise with the same power density: flat numbers mean broadband white noise."""
+    spec = spectrogram(x, fs, window_s=0.001, hop_s=0.0005)
+    inside = np.zeros(len(spec.times), bool)
+    for a, b in np.asarray(intervals, float).reshape(-1, 2):
+        inside |= (spec.times >= a - 0.005) & (spec.times <= b + 0.005)
+    floor = np.median(spec.power[:, ~inside], axis=1)
+    ref = spectrogram(np.random.default_rng(0).standard_normal(fs // 10).astype(np.float32), fs, window_s=0.001,
+                      hop_s=0.0005)
+    level = 10 * np.log10(floor / np.median(ref.power, axis=1) + 1e-30)
+    out = {}
+    for lo, hi in bands_khz:
+        m = (spec.freqs >= lo * 1e3) & (spec.freqs < min(hi * 1e3, fs / 2))
+        out[f"{lo}-{hi} kHz"] = float(np.mean(level[m])) if m.any() else float("nan")
+    return out

@@ -31,7 +31,8 @@ def alternation(values: Iterable[Any]) -> str:
 # --------------------------------------------------------------------------------------------- settings per rule
 
 #: Keys of the merged ``train`` settings that every network fold reads (besides its architecture and protocol).
-TRAIN_SHARED = ("seed", "batch_size", "augmentation", "min_test_calls", "shuffle_repeats", "curve_every", "preset")
+TRAIN_SHARED = ("seed", "batch_size", "augmentation", "min_test_calls", "shuffle_repeats", "curve_every", "preset",
+                "runtime", "class_weight_power")
 
 
 def train_protocol(task: str, family: str) -> str:
@@ -50,9 +51,18 @@ def train_job_settings(train: dict[str, Any], task: str, family: str) -> dict[st
     return out
 
 
+def detection_settings(config: dict[str, Any], method: str) -> dict[str, Any]:
+    """A detector's parameters for ``extract_calls``: its ``detection.<method>`` overrides and the call images'
+    format of this preset (``detection.image_format``; the method's own ``image_format`` wins). The default
+    format is not written out, so presets that use it keep their jobs' parameters (and outputs) as before."""
+    image_format = config["detection"]["image_format"].get(config["preset"], "default")
+    preset_format = {} if image_format == "default" else {"image_format": image_format}
+    return {**preset_format, **config["detection"][method]}
+
+
 def table_settings(train: dict[str, Any]) -> dict[str, Any]:
     """What Tables 1-7 show: architectures, protocols, augmentation, batch size, preset."""
-    keys = ("cnn", "dnn9", "semiconv", "protocols", "augmentation", "batch_size", "preset")
+    keys = ("cnn", "dnn9", "semiconv", "protocols", "augmentation", "batch_size", "preset", "runtime")
     return {k: train[k] for k in keys if k in train}
 
 
@@ -80,8 +90,9 @@ SEGMENT_KEYS = {
     "segment_dataset": ("window_s", "hop_s", "f_lo_hz", "n_freq", "n_frames", "size", "pad_s", "dynamic_range_db",
                         "noise_per_call", "test_fraction", "val_fraction", "seed", "max_calls_per_recording"),
     "segment_refine": ("refine", "batch_size", "seed"),
-    "segment_train": ("seed", "squeakout_width", "squeakout_last_channels", "unet_base", "unet_depth", "lr",
-                      "batch_size", "max_epochs", "batches_per_epoch", "plateau_patience", "early_stop_patience"),
+    "segment_train": ("squeakout_width", "squeakout_last_channels", "unet_base", "unet_depth", "lr", "batch_size",
+                      "max_epochs", "batches_per_epoch", "plateau_patience", "early_stop_patience", "tile",
+                      "val_crops"),
 }
 
 
@@ -101,7 +112,8 @@ def simulation_settings(simulation: dict[str, Any]) -> dict[str, Any]:
 #: (memory MB, runtime minutes) per rule on the default and test presets: the default run on a 2-core laptop
 #: peaks well below these.
 RESOURCES: dict[str, tuple[int, int]] = {
-    "simulate_recording": (2000, 15), "simulated_sample_sheet": (500, 5), "simulator_vs_real": (3000, 30),
+    "simulate_recording": (2000, 15), "simulated_sample_sheet": (500, 5),
+    "simulated_recordings": (500, 5), "simulator_vs_real": (3000, 30),
     "extract_calls": (1500, 30), "evaluate_detection": (2000, 20), "plot_detection_benchmark": (1000, 5),
     "dataset": (2000, 10), "features_recording": (2000, 20), "features_cohort": (2000, 10),
     "feature_recovery": (2000, 10), "embed": (3000, 30),
@@ -117,6 +129,8 @@ RESOURCES: dict[str, tuple[int, int]] = {
     "segment_evaluate": (4000, 20), "segment_features": (3000, 20),
     "plot_squeakout_fig3": (2000, 10), "plot_squeakout_fig5": (2000, 10), "plot_squeakout_fig6": (2000, 10),
     "summary": (500, 5),
+    "aggregation_model": (2000, 10), "plot_aggregation": (1000, 5), "final_cnn": (4000, 30),
+    "final_classical": (3000, 20), "bundle": (2000, 5), "simulate_pairs": (2000, 10), "evaluate_pairs": (2000, 15),
 }
 
 #: The paper preset: 29 recordings of 3-4 min (3x the default's audio per recording, 2x the animals), networks
@@ -126,7 +140,13 @@ PAPER_RESOURCES: dict[str, tuple[int, int]] = {
     "train_cnn": (16000, 480), "train_feature_dnn": (4000, 60),
     "classical_spectrogram": (12000, 240), "classical_features": (4000, 60), "embed": (12000, 180),
     "segment_dataset": (16000, 120), "segment_refine": (16000, 720), "segment_train": (16000, 1440),
-    "segment_evaluate": (16000, 60), "network_fold": (8000, 60), "network_callspace": (8000, 30),
+    "segment_evaluate": (16000, 60), "network_callspace": (8000, 30),
+    # Fig 6 holds every hidden layer's activations of a fold's ~590 held-out and 300 reference calls (~4 MB a
+    # call at 100 x 100 with 256 first-layer units) and their centred copies. benchmarks/network_memory.py
+    # --preset paper: peak RSS 4.9 GB with 30 held-out calls, 5.5 GB with 90 (~9 MB per further held-out
+    # call), so ~10.5-11 GB for 590; 14 GB leaves a margin.
+    "network_fold": (14000, 60),
+    "final_cnn": (16000, 480), "final_classical": (12000, 240),
 }
 
 
@@ -136,6 +156,25 @@ def resources(rule: str, preset: str) -> dict[str, int]:
     if preset == "paper":
         mem, runtime = PAPER_RESOURCES.get(rule, (2 * mem, 4 * runtime))
     return {"mem_mb": mem, "runtime": runtime}
+
+
+def share_gpus(workflow: Any, slots_per_device: int) -> int | None:
+    """Let ``slots_per_device`` GPU jobs share each GPU given with ``--resources gpu=N``.
+
+    A job that uses a GPU asks for ``gpu=1``; Snakemake's resources are integers, so a job cannot ask for a
+    quarter of a device. Instead the capacity the user gave is counted in slots: ``N × slots_per_device``.
+    Returns the new capacity, or None where no ``gpu`` limit was given (a CPU-only run; a cluster profile,
+    where every job gets a GPU of its own from SLURM and nothing is shared). Which device a job then uses is
+    the job's business (:func:`usvflow.classify.training.pick_device` spreads them).
+    """
+    if slots_per_device <= 1:
+        return None
+    provided = workflow.global_resources.get("gpu") if hasattr(workflow, "global_resources") else None
+    value = getattr(provided, "value", provided)
+    if not isinstance(value, int) or isinstance(value, bool):
+        return None
+    workflow.register_resource("gpu", value * slots_per_device)
+    return value * slots_per_device
 
 
 # --------------------------------------------------------------------------------------------- data notice
