@@ -162,9 +162,6 @@ def _per_animal(levels: list[str], column: str) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-@pytest.mark.xfail(reason="figures/models.py (plot_supplement, plot_fig5) is being rewritten on another branch: "
-                          "6-pt tick labels on a 12-in-wide figure (4 pt printed), no legend for the colours "
-                          "(which is WT), 'blue mutant' in Fig 5's title", strict=False)
 def test_models_supplement_and_fig5_pass_the_checks(tmp_path, audited):
     from usvflow.figures.models import plot_fig5, plot_supplement
 
@@ -175,6 +172,47 @@ def test_models_supplement_and_fig5_pass_the_checks(tmp_path, audited):
     with style.script_figures(NOTICE["caption"]):
         plot_supplement(pa, pa, pa, 8, "strain", NOTICE["cohort"]).savefig(tmp_path / "figS2.pdf")
         plot_fig5(metrics, pa, NOTICE["cohort"]).savefig(tmp_path / "fig5.pdf")
+    plt.close("all")
+    _assert_clean(audited, 2)
+
+
+def _metrics(task: str, models: list[str], n: int = 8, classes: list | None = None) -> pd.DataFrame:
+    rng = np.random.default_rng(len(task))
+    rows = []
+    for m in models:
+        for k in range(n):
+            row = {"task": task, "model": m, "split": "loao", "fold": f"a{k}", "accuracy": 0.5 + rng.random() / 3,
+                   "balanced_accuracy": 0.4 + rng.random() / 3}
+            if classes is not None:
+                row.update(classes=classes, per_class_accuracy={c: rng.random() for c in classes},
+                           class_counts_test=[int(x) for x in rng.integers(1, 50, len(classes))])
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def test_models_fig3_and_fig4_pass_the_checks(tmp_path, audited):
+    from usvflow.features.columns import NAMES_9
+    from usvflow.figures.models import paired, plot_fig3, plot_fig4
+
+    classical = ["ridge", "svm", "ridge_shuffled", "svm_shuffled"]
+    metrics = pd.concat([_metrics("sex", ["cnn", "cnn_shuffled"] + classical),
+                         _metrics("has_break", ["cnn", "cnn_shuffled"])], ignore_index=True)
+    curve = pd.DataFrame({"iteration": np.arange(0, 300, 10), "test_accuracy": np.linspace(0.5, 0.7, 30),
+                          "weight_change": np.linspace(0.2, 0.01, 30)})
+    filters = np.random.default_rng(8).normal(size=(16, 5, 5))
+    sex = metrics[metrics["task"] == "sex"]
+    a, b = (sex[sex["model"] == m].set_index("fold")["accuracy"] for m in ("cnn", "ridge"))
+    pa = _per_animal(["F", "M"], "sex")
+    with style.script_figures(NOTICE["caption"]):
+        plot_fig3(metrics, curve, "held-out F01", filters, pa, NOTICE["cohort"],
+                  {"cnn_vs_ridge": paired(a, b), "cnn_vs_svm": paired(a, b)}).savefig(tmp_path / "fig3.pdf")
+        props = {"direction": [-1, 0, 1], "breaks": [0, 1, 2, "3+"], "peaks": [0, 1, 2, "3+"], "broadband": [0, 1]}
+        feats = ["dnn9", "semiconv", "ridge_feat9", "svm_feat9", "ridge_semiconv", "svm_semiconv"]
+        metrics4 = pd.concat([_metrics(t, ["cnn", "cnn_shuffled"], 10, c) for t, c in props.items()]
+                             + [_metrics("sex", feats + [f"{f}_shuffled" for f in feats])], ignore_index=True)
+        labels = {t: pd.Series(np.random.default_rng(9).integers(0, len(c), 200)) for t, c in props.items()}
+        coefs = pd.Series(np.linspace(-1, 1, len(NAMES_9)), index=list(NAMES_9.values()))
+        plot_fig4(metrics4, labels, coefs, NOTICE["cohort"]).savefig(tmp_path / "fig4.pdf")
     plt.close("all")
     _assert_clean(audited, 2)
 
