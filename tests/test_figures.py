@@ -4,8 +4,7 @@ bar (or a stated exemption), no empty panel, and the data tag ("SIMULATED data .
 
 Each figure function is called directly; the data tag comes from the data notice that the workflow passes to
 every plotting rule (``planning.data_notice``), through the same hook as the Snakemake scripts
-(``script_main`` → ``style.script_figures``). Figures drawn by modules this test cannot fix yet are marked
-xfail with the reason."""
+(``script_main`` → ``style.script_figures``)."""
 
 from __future__ import annotations
 
@@ -242,9 +241,6 @@ def test_detection_benchmark_passes_the_checks(tmp_path, audited):
     _assert_clean(audited)
 
 
-@pytest.mark.xfail(reason="figures/network.py (Fig 6) is being edited on another branch: a 13-in-wide figure "
-                          "with 5-7 pt text (3-4 pt printed), activation and reconstruction images without axes or "
-                          "colour bars, the tag only in the suptitle", strict=False)
 def test_fig6_passes_the_checks(tmp_path, audited):
     from usvflow.figures.network import plot_fig6
 
@@ -260,6 +256,34 @@ def test_fig6_passes_the_checks(tmp_path, audited):
                      "reconstructions": [rng.normal(size=(100, 100)) for _ in layers]} for sx in "FM"}
     with style.script_figures(NOTICE["caption"]):
         plot_fig6(summary, examples, {}, NOTICE["cohort"]).savefig(tmp_path / "fig6.pdf")
+    plt.close("all")
+    _assert_clean(audited)
+
+
+def test_fig7_passes_the_checks(tmp_path, audited):
+    from usvflow.figures.network import plot_fig7
+
+    rng = np.random.default_rng(11)
+    n = 400
+    calls = pd.DataFrame({"x": rng.normal(size=n), "y": rng.normal(size=n), "z": rng.normal(size=n),
+                          "sex": np.where(np.arange(n) % 2, "M", "F"), "row": np.arange(n),
+                          "confident": rng.random(n) < 0.2, "cluster": rng.integers(0, 5, n),
+                          "mean frequency (kHz)": rng.normal(65, 9, n), "frequency range (kHz)": rng.gamma(2, 8, n),
+                          "duration (ms)": rng.gamma(3, 15, n)})
+    axes = [np.linspace(-3, 3, 12)] * 3
+    male, female = rng.random((12, 12, 12)), rng.random((12, 12, 12))
+    grid = {"male": male, "female": female, "difference": male - female, "axes": axes}
+    images, _ = _crops(n)
+    values = {"dominant_cluster": 2, "example_rows_inside": [1, 2], "example_rows_outside": [3, 4, 5],
+              "knn_accuracy_all": 0.6, "knn_accuracy_confident": 0.7, "knn_accuracy_other_animals": None,
+              "knn_shuffled_mean": 0.5, "knn_shuffled_confident_mean": 0.5, "knn_k": 5, "n_calls": n,
+              "n_female": n // 2, "n_male": n // 2, "n_with_score": n, "n_confident": 80,
+              "cnn_accuracy_confident": 0.8, "dominant_cluster_sex": "M", "dominant_cluster_size": 90,
+              "dominant_cluster_male_share": 0.7, "dominant_cluster_p_bonferroni": 1e-4,
+              "dominant_cluster_male_animals": 3, "n_male_animals": 4, "dominant_cluster_female_animals": 2,
+              "n_female_animals": 4, "significant_clusters": 1}
+    with style.script_figures(NOTICE["caption"]):
+        plot_fig7(calls, grid, images, values, NOTICE["cohort"]).savefig(tmp_path / "fig7.pdf")
     plt.close("all")
     _assert_clean(audited)
 

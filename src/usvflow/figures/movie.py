@@ -33,7 +33,7 @@ OVERLAYS = [("mean frequency (kHz)", "E  mean frequency", "kHz"),
             ("duration (ms)", "G  duration", "ms")]
 
 
-def _panel(fig, spec, calls: pd.DataFrame, colour: Any, title: str, frame: pd.DataFrame, **kw: Any):
+def panel3d(fig, spec, calls: pd.DataFrame, colour: Any, title: str, frame: pd.DataFrame, **kw: Any):
     """One 3-D scatter in the frame of the whole map (so every panel turns about the same centre)."""
     ax = fig.add_subplot(spec, projection="3d")
     size = float(np.clip(4000.0 / max(len(frame), 1), 1.5, 14.0))
@@ -61,7 +61,7 @@ def build_movie_figure(calls: pd.DataFrame, caption: str = "") -> tuple[plt.Figu
     fig = plt.figure(figsize=MOVIE_SIZE_IN, dpi=MOVIE_DPI)
     grid = fig.add_gridspec(2, 3, left=0.01, right=0.93, bottom=0.02, top=0.84, wspace=0.28, hspace=0.18)
     axes = []
-    ax, _ = _panel(fig, grid[0, 0], calls, sex, "A  calls by sex", calls)
+    ax, _ = panel3d(fig, grid[0, 0], calls, sex, "A  calls by sex", calls)
     fig.legend(handles=[Line2D([], [], ls="", marker="o", color=c, label=lab) for lab, c in
                         (("female", FEMALE), ("male", MALE))], loc="upper right", ncol=2, frameon=False,
                bbox_to_anchor=(0.99, 0.95),
@@ -70,7 +70,7 @@ def build_movie_figure(calls: pd.DataFrame, caption: str = "") -> tuple[plt.Figu
     if "density_difference" in calls:
         d = calls["density_difference"].to_numpy(float)
         top = float(np.nanmax(np.abs(d))) if np.isfinite(d).any() and np.nanmax(np.abs(d)) > 0 else 1.0
-        ax, sc = _panel(fig, grid[0, 1], calls, d, "C  male − female density", calls, cmap="coolwarm_r",
+        ax, sc = panel3d(fig, grid[0, 1], calls, d, "C  male − female density", calls, cmap="coolwarm_r",
                         norm=TwoSlopeNorm(0.0, -top, top))
         cb = fig.colorbar(sc, ax=ax, fraction=0.04, pad=0.1, ticks=[-top, 0, top])
         cb.ax.set_yticklabels(["F", "0", "M"])
@@ -78,13 +78,13 @@ def build_movie_figure(calls: pd.DataFrame, caption: str = "") -> tuple[plt.Figu
         axes.append(ax)
     if "confident" in calls:
         conf = calls[calls["confident"].astype(bool)]
-        ax, _ = _panel(fig, grid[0, 2], conf, sex[calls["confident"].astype(bool).to_numpy()],
+        ax, _ = panel3d(fig, grid[0, 2], conf, sex[calls["confident"].astype(bool).to_numpy()],
                        f"D  confident calls only (n={len(conf)})", calls)
         axes.append(ax)
     for j, (column, title, unit) in enumerate(c for c in OVERLAYS if c[0] in calls):
         v = calls[column].to_numpy(float)
         lo, hi = np.nanpercentile(v, [2, 98]) if np.isfinite(v).any() else (0.0, 1.0)
-        ax, sc = _panel(fig, grid[1, j], calls, v, title, calls, cmap="viridis", vmin=lo, vmax=hi)
+        ax, sc = panel3d(fig, grid[1, j], calls, v, title, calls, cmap="viridis", vmin=lo, vmax=hi)
         style.colorbar(fig, sc, ax, title.split("  ")[1], unit, fraction=0.04, pad=0.1)
         axes.append(ax)
     fig.suptitle("S1 Video  The space of calls (t-SNE of the spectrograms, 3-D), revolving", x=0.01, y=0.92,
