@@ -204,7 +204,7 @@ def _group_legend(fig: plt.Figure, levels: list[str], chance: bool = True) -> No
     handles.append(Line2D([], [], color="0.25", lw=1, label="mean over animals"))
     if chance:
         handles.append(Line2D([], [], color="0.6", lw=1, ls="--", label="chance"))
-    handles.append(Line2D([], [], ls="", marker="$*$", color="k", label="binomial p < 0.05"))
+    handles.append(Line2D([], [], ls="", marker="*", ms=4, color="k", label="binomial p < 0.05"))
     fig.legend(handles=handles, loc="upper right", ncol=len(handles), frameon=False, bbox_to_anchor=(1.0, 1.0),
                handletextpad=0.3, columnspacing=1.0)
 
@@ -217,12 +217,15 @@ def _per_animal_bars(ax: plt.Axes, pa: pd.DataFrame, chance: float, colour_by: s
     for i, r in enumerate(pa.itertuples()):
         ax.bar(i, r.accuracy * 100, color=colours.get(str(getattr(r, colour_by)), "0.5"), edgecolor="k",
                linewidth=0.5)
-        if r.p_binomial < 0.05:
-            ax.text(i, r.accuracy * 100 + 2, "*", ha="center")
+    sig = np.flatnonzero(pa["p_binomial"].to_numpy(float) < 0.05)  # a marker, not text: fits any number of animals
+    ax.plot(sig, pa["accuracy"].to_numpy(float)[sig] * 100 + 4, ls="", marker="*", ms=4, color="k")
     ax.axhline(chance * 100, color="0.6", lw=1, ls="--")
     if len(pa):
         ax.axhline(pa["accuracy"].mean() * 100, color="0.25", lw=1)
-    ax.set_xticks(range(len(pa)), pa["animal"], rotation=90)
+    # Every animal named while the names fit (about 9 pt each at print size), else every k-th.
+    width_pt = ax.get_position().width * ax.figure.get_figwidth() * 72
+    step = max(1, int(np.ceil(len(pa) * 9 / max(width_pt, 1))))
+    ax.set_xticks(range(0, len(pa), step), pa["animal"].iloc[::step], rotation=90)
     ax.set_ylim(0, 105)
     style.label_axes(ax, "animal", "accuracy", y_unit="%")
     ax.set_title(title)
