@@ -232,9 +232,9 @@ def _per_animal_bars(ax: plt.Axes, pa: pd.DataFrame, chance: float, colour_by: s
 
 
 def _bracket(ax: plt.Axes, x0: float, x1: float, y: float, text: str) -> None:
-    """A significance bracket between two bars at height ``y`` (%) with ``text`` above it."""
+    """A significance bracket between two bars at height ``y`` (%) with ``text`` right of it."""
     ax.plot([x0, x0, x1, x1], [y - 2, y, y, y - 2], color="k", lw=0.6)
-    ax.text((x0 + x1) / 2, y + 0.5, text, ha="center", va="bottom")
+    ax.text(x1 + 0.1, y - 1, text, ha="left", va="center")
 
 
 @style.styled
@@ -286,8 +286,8 @@ def plot_fig3(metrics: pd.DataFrame, curve: pd.DataFrame, curve_label: str, filt
     for j, key in ((1, "cnn_vs_ridge"), (2, "cnn_vs_svm")):
         test = (comparisons or {}).get(key) or {}
         if test.get("p") is not None:
-            _bracket(ax, 0, j, 88 + 17 * j, f"p = {test['p']:.2g} (signed-rank, n = {test['n']})")
-    ax.set_ylim(0, 142)
+            _bracket(ax, 0, j, 92 + 12 * j, f"p = {test['p']:.2g} (signed-rank, n = {test['n']})")
+    ax.set_ylim(0, 125)
     ax.set_yticks(range(0, 101, 20))
     ax.set_xlabel("model (light: shuffled labels)")
     ax.set_title("E  sex, leave-one-animal-out\n(bars: mean ± SEM; dots: held-out animals)")

@@ -252,7 +252,7 @@ def _summary_lines(values: dict[str, Any], best: Any) -> str:
                      f"p = {values['dominant_cluster_p_bonferroni']:.1e}; calls from {values['dominant_cluster_male_animals']}"
                      f"/{values['n_male_animals']} males, {values['dominant_cluster_female_animals']}/"
                      f"{values['n_female_animals']} females; {values['significant_clusters']} clusters significant")
-    return "\n".join(textwrap.fill(line, 90) for line in lines)
+    return "\n".join(textwrap.fill(line, 78) for line in lines)
 
 
 @style.styled
