@@ -288,6 +288,22 @@ def test_fig7_passes_the_checks(tmp_path, audited):
     _assert_clean(audited)
 
 
+def test_aggregation_figure_passes_the_checks(tmp_path, audited):
+    from usvflow.figures.attribution import plot_aggregation
+
+    rng = np.random.default_rng(12)
+    rows = [{"task": task, "model": model, "n_calls": n, "n_calls_used": 180 if n == "all" else int(n),
+             "accuracy": min(1.0, 0.5 + 0.1 * k + 0.05 * rng.random()), "sem": 0.03,
+             "mean_posterior": 0.6 + 0.05 * k if model == "cnn" else np.nan, "n_animals": 8}
+            for task in ["sex", "strain"] for model in ["cnn", "dnn9", "ridge", "svm", "svm_feat9"]
+            for k, n in enumerate(["1", "3", "10", "30", "all"])]
+    with style.script_figures(NOTICE["caption"]):
+        plot_aggregation(pd.DataFrame(rows), ["cnn", "dnn9", "ridge", "svm"], NOTICE["caption"]).savefig(
+            tmp_path / "aggregation.pdf")
+    plt.close("all")
+    _assert_clean(audited)
+
+
 # --------------------------------------------------------------------------------------------- the style itself
 
 
