@@ -19,12 +19,11 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 
-from ..classify.tasks import _strain_classes as strain_order  # noqa: E402
 from ..report import paper  # noqa: E402
 from ..report.stats import binomial_vs_chance, signed_rank  # noqa: E402
 from ..report.summary import mean_sem, median_sem  # noqa: E402
 from . import style  # noqa: E402
-from .features import level_colours  # noqa: E402
+from .bars import bars, bracket, group_legend, group_levels, per_animal_bars  # noqa: E402
 
 MODEL_COLOURS = {"cnn": "#b2182b", "dnn9": "#b2182b", "semiconv": "#b2182b", "ridge": "#2166ac",
                  "svm": "#1a9850"}
@@ -168,75 +167,6 @@ def med(acc: Sequence[float]) -> str:
 # --------------------------------------------------------------------------------------------- drawing
 
 
-def _bars(ax: plt.Axes, groups: list[tuple[str, Sequence[float], str, float]], chance: float | None,
-          ylabel: str = "accuracy (%)") -> None:
-    """Bars of mean ± SEM (in %) with the folds as dots; ``groups``: (label, values, colour, alpha). Each
-    bar's name is written in its colour under it (the colour key)."""
-    for i, (label, vals, colour, alpha) in enumerate(groups):
-        v = np.asarray([x for x in vals if x is not None and np.isfinite(x)], float) * 100
-        if v.size:
-            sem = v.std(ddof=1) / np.sqrt(v.size) if v.size > 1 else 0
-            ax.bar(i, v.mean(), yerr=sem, color=colour, alpha=alpha, capsize=3, edgecolor="k", linewidth=0.5)
-            jitter = np.linspace(-0.15, 0.15, v.size) if v.size > 1 else [0]
-            ax.plot(i + np.asarray(jitter), v, "o", ms=2.5, color="k", alpha=0.6)
-        else:
-            ax.text(i, 5, "not run", ha="center", rotation=90)
-    if chance is not None:
-        ax.axhline(chance * 100, color="0.6", lw=1, ls="--", zorder=0)
-    ax.set_xticks(range(len(groups)), [g[0] for g in groups], rotation=90)
-    for tick, group in zip(ax.get_xticklabels(), groups):
-        tick.set_color(group[2])
-    ax.set_ylim(0, 100)
-    ax.set_ylabel(ylabel)
-
-
-def _levels(pa: pd.DataFrame, colour_by: str) -> list[str]:
-    """The groups in the paper's order: F before M; the wild type before the mutant."""
-    values = pa[colour_by].dropna().astype(str).unique() if colour_by in pa else []
-    return ["F", "M"] if colour_by == "sex" and not len(values) else (
-        sorted(values) if colour_by == "sex" else strain_order(values))
-
-
-def _group_legend(fig: plt.Figure, levels: list[str], chance: bool = True) -> None:
-    """The groups' colours, the chance line and the mean line, once for the whole figure (top right)."""
-    colours = level_colours(levels)
-    handles = [Line2D([], [], ls="", marker="s", color=colours[lvl], label=lvl) for lvl in levels]
-    handles.append(Line2D([], [], color="0.25", lw=1, label="mean over animals"))
-    if chance:
-        handles.append(Line2D([], [], color="0.6", lw=1, ls="--", label="chance"))
-    handles.append(Line2D([], [], ls="", marker="*", ms=4, color="k", label="binomial p < 0.05"))
-    fig.legend(handles=handles, loc="upper right", ncol=len(handles), frameon=False, bbox_to_anchor=(1.0, 1.0),
-               handletextpad=0.3, columnspacing=1.0)
-
-
-def _per_animal_bars(ax: plt.Axes, pa: pd.DataFrame, chance: float, colour_by: str, title: str) -> None:
-    """Accuracy per held-out animal in its group's colour (F/M or strain: see :func:`_group_legend`),
-    * where the binomial test against chance is significant."""
-    colours = level_colours(_levels(pa, colour_by))
-    pa = pa.sort_values("animal")
-    for i, r in enumerate(pa.itertuples()):
-        ax.bar(i, r.accuracy * 100, color=colours.get(str(getattr(r, colour_by)), "0.5"), edgecolor="k",
-               linewidth=0.5)
-    sig = np.flatnonzero(pa["p_binomial"].to_numpy(float) < 0.05)  # a marker, not text: fits any number of animals
-    ax.plot(sig, pa["accuracy"].to_numpy(float)[sig] * 100 + 4, ls="", marker="*", ms=4, color="k")
-    ax.axhline(chance * 100, color="0.6", lw=1, ls="--")
-    if len(pa):
-        ax.axhline(pa["accuracy"].mean() * 100, color="0.25", lw=1)
-    # Every animal named while the names fit (about 9 pt each at print size), else every k-th.
-    width_pt = ax.get_position().width * ax.figure.get_figwidth() * 72
-    step = max(1, int(np.ceil(len(pa) * 9 / max(width_pt, 1))))
-    ax.set_xticks(range(0, len(pa), step), pa["animal"].iloc[::step], rotation=90)
-    ax.set_ylim(0, 105)
-    style.label_axes(ax, "animal", "accuracy", y_unit="%")
-    ax.set_title(title)
-
-
-def _bracket(ax: plt.Axes, x0: float, x1: float, y: float, text: str) -> None:
-    """A significance bracket between two bars at height ``y`` (%) with ``text`` right of it."""
-    ax.plot([x0, x0, x1, x1], [y - 2, y, y, y - 2], color="k", lw=0.6)
-    ax.text(x1 + 0.1, y - 1, text, ha="left", va="center")
-
-
 @style.styled
 def plot_fig3(metrics: pd.DataFrame, curve: pd.DataFrame, curve_label: str, filters: np.ndarray,
               pa: pd.DataFrame, dataset: str, comparisons: dict[str, dict] | None = None) -> plt.Figure:
@@ -273,8 +203,8 @@ def plot_fig3(metrics: pd.DataFrame, curve: pd.DataFrame, curve_label: str, filt
     if cells:
         style.colorbar(fig, im, cells, "weight", shrink=0.9)
     ax = fig.add_subplot(gs[0, 2])
-    _per_animal_bars(ax, pa, 0.5, "sex", "D  CNN, per animal\n(leave-one-animal-out)")
-    _group_legend(fig, _levels(pa, "sex"))
+    per_animal_bars(ax, pa, 0.5, "sex", "D  CNN, per animal\n(leave-one-animal-out)")
+    group_legend(fig, group_levels(pa, "sex"))
     ax = fig.add_subplot(gs[1, 0:2])
     groups = []
     for model, label in [("cnn", "DNN"), ("ridge", "Ridge"), ("svm", "SVM")]:
@@ -282,17 +212,17 @@ def plot_fig3(metrics: pd.DataFrame, curve: pd.DataFrame, curve_label: str, filt
     for model, label in [("cnn", "DNN"), ("ridge", "Ridge"), ("svm", "SVM")]:
         groups.append((label + " shuffled", accuracies(metrics, "sex", f"{model}_shuffled", "loao").tolist(),
                        MODEL_COLOURS[model], LIGHT))
-    _bars(ax, groups, 0.5)
+    bars(ax, groups, 0.5)
     for j, key in ((1, "cnn_vs_ridge"), (2, "cnn_vs_svm")):
         test = (comparisons or {}).get(key) or {}
         if test.get("p") is not None:
-            _bracket(ax, 0, j, 92 + 12 * j, f"p = {test['p']:.2g} (signed-rank, n = {test['n']})")
+            bracket(ax, 0, j, 92 + 12 * j, f"p = {test['p']:.2g} (signed-rank, n = {test['n']})")
     ax.set_ylim(0, 125)
     ax.set_yticks(range(0, 101, 20))
     ax.set_xlabel("model (light: shuffled labels)")
     ax.set_title("E  sex, leave-one-animal-out\n(bars: mean ± SEM; dots: held-out animals)")
     ax = fig.add_subplot(gs[1, 2])
-    _bars(ax, [("sex", accuracies(metrics, "sex", "cnn", "loao").tolist(), MODEL_COLOURS["cnn"], 1.0),
+    bars(ax, [("sex", accuracies(metrics, "sex", "cnn", "loao").tolist(), MODEL_COLOURS["cnn"], 1.0),
                ("has break", accuracies(metrics, "has_break", "cnn", "loao").tolist(), "#762a83", 1.0),
                ("sex shuffled", accuracies(metrics, "sex", "cnn_shuffled", "loao").tolist(), MODEL_COLOURS["cnn"], LIGHT),
                ("has break shuffled", accuracies(metrics, "has_break", "cnn_shuffled", "loao").tolist(), "#762a83", LIGHT)],
@@ -363,20 +293,20 @@ def plot_fig4(metrics: pd.DataFrame, labels: dict[str, pd.Series], coefs: pd.Ser
                ncol=4, frameon=False, bbox_to_anchor=(0.5, 1.0), handletextpad=0.3, columnspacing=1.0)
     mid = gs[1].subgridspec(1, 3, wspace=0.4, width_ratios=[2, 5, 6])
     ax = fig.add_subplot(mid[0, 0])
-    _bars(ax, [("DNN", accuracies(metrics, "sex", "dnn9", "loao").tolist(), MODEL_COLOURS["dnn9"], 1.0),
+    bars(ax, [("DNN", accuracies(metrics, "sex", "dnn9", "loao").tolist(), MODEL_COLOURS["dnn9"], 1.0),
                ("DNN sh.", accuracies(metrics, "sex", "dnn9_shuffled", "loao").tolist(), MODEL_COLOURS["dnn9"], LIGHT)],
           0.5)
     ax.set_xlabel("model")
     ax.set_title("G  9 features\n→ sex (DNN)")
     ax = fig.add_subplot(mid[0, 1])
-    _bars(ax, [(lab, accuracies(metrics, "sex", mod, "loao").tolist(), MODEL_COLOURS[c], a)
+    bars(ax, [(lab, accuracies(metrics, "sex", mod, "loao").tolist(), MODEL_COLOURS[c], a)
                for lab, mod, c, a in [("DNN", "dnn9", "dnn9", 1.0), ("Ridge", "ridge_feat9", "ridge", 1.0),
                                       ("SVM", "svm_feat9", "svm", 1.0), ("Ridge sh.", "ridge_feat9_shuffled", "ridge", LIGHT),
                                       ("SVM sh.", "svm_feat9_shuffled", "svm", LIGHT)]], 0.5)
     ax.set_xlabel("model (sh.: shuffled labels)")
     ax.set_title("H  9 features:\nDNN vs ridge vs SVM")
     ax = fig.add_subplot(mid[0, 2])
-    _bars(ax, [(lab, accuracies(metrics, "sex", mod, "loao").tolist(), MODEL_COLOURS[c], a)
+    bars(ax, [(lab, accuracies(metrics, "sex", mod, "loao").tolist(), MODEL_COLOURS[c], a)
                for lab, mod, c, a in [("DNN", "semiconv", "semiconv", 1.0), ("Ridge", "ridge_semiconv", "ridge", 1.0),
                                       ("SVM", "svm_semiconv", "svm", 1.0), ("DNN sh.", "semiconv_shuffled", "semiconv", LIGHT),
                                       ("Ridge sh.", "ridge_semiconv_shuffled", "ridge", LIGHT),
@@ -401,14 +331,14 @@ def plot_fig5(metrics: pd.DataFrame, pa: pd.DataFrame, dataset: str) -> plt.Figu
     ``dataset``: see :func:`plot_fig3`."""
     fig, axes = plt.subplots(1, 2, figsize=(style.PRINT_WIDTH_IN, 3.6),
                              gridspec_kw={"wspace": 0.3, "bottom": 0.27, "top": 0.78, "left": 0.08, "right": 0.98})
-    levels = _levels(pa, "strain")
-    _per_animal_bars(axes[0], pa, 0.5, "strain", f"A  CNN, {' vs '.join(levels) or 'strain'}\n(leave-one-animal-out)")
-    _group_legend(fig, levels)
+    levels = group_levels(pa, "strain")
+    per_animal_bars(axes[0], pa, 0.5, "strain", f"A  CNN, {' vs '.join(levels) or 'strain'}\n(leave-one-animal-out)")
+    group_legend(fig, levels)
     groups = [(lab, accuracies(metrics, "strain", mod, "loao").tolist(), MODEL_COLOURS[mod.split("_")[0]], a)
               for lab, mod, a in [("DNN", "cnn", 1.0), ("Ridge", "ridge", 1.0), ("SVM", "svm", 1.0),
                                   ("DNN sh.", "cnn_shuffled", LIGHT), ("Ridge sh.", "ridge_shuffled", LIGHT),
                                   ("SVM sh.", "svm_shuffled", LIGHT)]]
-    _bars(axes[1], groups, 0.5)
+    bars(axes[1], groups, 0.5)
     axes[1].set_xlabel("model (sh.: shuffled labels)")
     axes[1].set_title("B  strain: DNN vs ridge vs SVM\n(leave-one-animal-out)")
     return fig
@@ -421,12 +351,12 @@ def plot_supplement(pa_loao: pd.DataFrame, pa_random: pd.DataFrame, pa_ind: pd.D
     ``dataset``: see :func:`plot_fig3`."""
     fig, axes = plt.subplots(1, 3, figsize=(style.PRINT_WIDTH_IN, 3.6), sharey=True,
                              gridspec_kw={"wspace": 0.15, "bottom": 0.22, "top": 0.78, "left": 0.08, "right": 0.99})
-    _per_animal_bars(axes[0], pa_loao, 0.5, colour_by, "A  leave-one-animal-out")
-    _per_animal_bars(axes[1], pa_random, 0.5, colour_by, "B  random test sets\n(individuals seen)")
-    _per_animal_bars(axes[2], pa_ind, 1.0 / max(n_animals, 1), colour_by, "C  which animal?\n(chance 1/N)")
+    per_animal_bars(axes[0], pa_loao, 0.5, colour_by, "A  leave-one-animal-out")
+    per_animal_bars(axes[1], pa_random, 0.5, colour_by, "B  random test sets\n(individuals seen)")
+    per_animal_bars(axes[2], pa_ind, 1.0 / max(n_animals, 1), colour_by, "C  which animal?\n(chance 1/N)")
     for ax in axes[1:]:
         ax.set_ylabel("")
-    _group_legend(fig, _levels(pd.concat([pa_loao, pa_random, pa_ind]), colour_by))
+    group_legend(fig, group_levels(pd.concat([pa_loao, pa_random, pa_ind]), colour_by))
     return fig
 
 
