@@ -65,6 +65,12 @@ rule plot_detection_benchmark:
         **res("plot_detection_benchmark"),
     params:
         recordings=RECORDINGS if SIMULATED else [],
+        # The figure's data tag: the real annotated clips, and the simulated cohort where one is run.
+        data=(
+            f"{DATA['cohort']} and real annotated clips ({config['realdata_dir']})"
+            if SIMULATED
+            else f"real annotated clips ({config['realdata_dir']})"
+        ),
     script:
         "../scripts/plot_detection_benchmark.py"
 

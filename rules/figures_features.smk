@@ -63,7 +63,6 @@ rule plot_fig1:
         recording=(FIG_RECORDINGS or ["none"])[0],
         group=FIG_GROUP["column"],
         levels=FIG_LEVELS,
-        note=DATA["note"],
         stretch_s=1.5,
         data=DATA["caption"],
     script:
@@ -113,7 +112,6 @@ rule plot_fig2:
         embedding_keys=FIG_EMBEDDINGS,
         group=FIG_GROUP["column"],
         levels=FIG_LEVELS,
-        note=DATA["note"],
         data=DATA["caption"],
     script:
         "../scripts/plot_fig2.py"

@@ -164,7 +164,6 @@ rule movie_s1:
         **res("movie_s1"),
     params:
         frames=NETWORK["movie_frames"],
-        subtitle=DATA["movie"],
         data=DATA["caption"],
     script:
         "../scripts/movie_s1.py"

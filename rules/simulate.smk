@@ -75,7 +75,6 @@ rule simulator_vs_real:
         **res("simulator_vs_real"),
     params:
         realdata_dir=lambda wildcards, input: planning.realdata_root(input.real),
-        note=DATA["segment"],
         data=DATA["caption"],
     script:
         "../scripts/simulator_vs_real.py"

@@ -8,6 +8,7 @@ from usvflow.audio.io import read_wav
 from usvflow.audio.stft import spectrogram
 from usvflow.features.dataset import load_cohort
 from usvflow.figures.features import plot_fig1
+from usvflow.figures.simulator import db_above_floor
 from usvflow.workflow.script import script_main
 
 
@@ -25,11 +26,11 @@ def main(smk):
     start = max(0.0, float(on[best]) - 0.05) if len(on) else 0.0
     x, fs = read_wav(smk.input.wav, start_s=start, stop_s=start + length)
     spec = spectrogram(x, fs, window_s=0.001, hop_s=0.0005, t0=start).band(20e3, min(125e3, fs / 2))
-    db = 10 * np.log10(spec.power / (np.median(spec.power, axis=1, keepdims=True) + 1e-20) + 1e-20)
+    db = db_above_floor(spec.power, spec.freqs)
     shown = calls[(calls["onset_s"] < start + length) & (calls["offset_s"] > start)]
     stretch = {"db": db, "times": spec.times, "freqs": spec.freqs, "calls": shown,
                "title": f"C  {smk.params.recording}: {length:g} s with the {len(shown)} detected calls (boxes)"}
-    plot_fig1(table, images, feats, stats, stretch, smk.params.group, list(smk.params.levels), smk.params.note,
+    plot_fig1(table, images, feats, stats, stretch, smk.params.group, list(smk.params.levels), smk.params.data,
               smk.output[0])
 
 

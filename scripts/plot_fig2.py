@@ -16,7 +16,7 @@ def main(smk):
     with open(smk.input.stats) as fh:
         stats = json.load(fh)
     emb = {key: np.load(path) for key, path in zip(smk.params.embedding_keys, smk.input.embeddings)}
-    plot_fig2(feats, smk.params.group, list(smk.params.levels), emb, stats, smk.params.note, smk.output[0])
+    plot_fig2(feats, smk.params.group, list(smk.params.levels), emb, stats, smk.params.data, smk.output[0])
 
 
 main(snakemake)  # noqa: F821

@@ -15,7 +15,7 @@ def main(smk):
     table.to_csv(smk.output.table, index=False)
     pd.concat([sim.assign(data="simulated"), real.assign(data="real")]).to_csv(smk.output.measurements, index=False)
     plot_simulator_vs_real(sim, real, table, list(smk.input.wavs), truth, smk.params.realdata_dir, smk.output.figure,
-                           note=smk.params.note)
+                           note=smk.params.data)
     print(table.to_string(index=False))
 
 

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from ..detect.calls import Detections
+from . import style
 
 
 def plot_overview(det: Detections, out_png: str | Path, title: str | None = None) -> None:
@@ -41,14 +42,16 @@ def plot_overview(det: Detections, out_png: str | Path, title: str | None = None
 
 
 def _tool_label(tool: str, evaluation: str) -> str:
-    return f"{tool} (leave-one-clip-out)" if evaluation == "leave-one-clip-out" else tool
+    return f"{tool} (LOCO)" if evaluation == "leave-one-clip-out" else tool
 
 
+@style.styled
 def plot_benchmark(table: pd.DataFrame, out_pdf: str | Path) -> None:
     """F1 of every tool on the real clips (per clip and pooled; our default detector with its shipped
-    settings and with settings chosen leave-one-clip-out), their timing precision (pooled F1 at IoU 0.3 and
-    0.5, median onset and offset errors), and our detectors on the simulated cohort per noise condition,
-    recording condition and call type."""
+    settings and with settings chosen leave-one-clip-out, "LOCO"), their timing precision (pooled F1 at IoU 0.3
+    and 0.5, median onset and offset errors), and our detectors on the simulated cohort per noise condition,
+    recording condition and call type. The data tag (real clips and, where present, the simulated cohort) is
+    added when the figure is saved (:func:`usvflow.figures.style.script_figures`)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -60,7 +63,10 @@ def plot_benchmark(table: pd.DataFrame, out_pdf: str | Path) -> None:
     table["label"] = [_tool_label(t, e) for t, e in zip(table["tool"], table["evaluation"])]
     real = table[table.dataset != "simulated"]
     sim = table[table.dataset == "simulated"]
-    fig, axes = plt.subplots(2, 2, figsize=(13, 9.5), squeeze=False)
+    fig, axes = plt.subplots(2, 2, figsize=(style.PRINT_WIDTH_IN, 8.4), squeeze=False,
+                             gridspec_kw={"hspace": 0.95, "wspace": 0.5, "top": 0.94, "bottom": 0.12,
+                                          "left": 0.08, "right": 0.91})
+    tool_axis = "tool (LOCO: settings chosen leave-one-clip-out)"
     ax = axes[0, 0]
     piv = real[real.criterion == "iou0.3"].pivot_table(index="label", columns="subset", values="f1")
     if "pooled" in piv:
@@ -73,39 +79,42 @@ def plot_benchmark(table: pd.DataFrame, out_pdf: str | Path) -> None:
         ax.bar(x + (k - (len(order) - 1) / 2) * w, piv[col], w, label=col,
                color="k" if col == "pooled" else None, alpha=1 if col == "pooled" else 0.7)
     ov = real[(real.criterion == "overlap") & (real.subset == "pooled")].set_index("label")["f1"]
-    ax.scatter(x + (len(order) - 1) / 2 * w, ov.reindex(piv.index), marker="_", s=200, color="tab:red",
+    ax.scatter(x + (len(order) - 1) / 2 * w, ov.reindex(piv.index), marker="_", s=120, color="tab:red",
                zorder=3, label="pooled, any overlap")
-    ax.set_xticks(x, piv.index, rotation=30, ha="right", fontsize=7)
-    ax.set_ylim(0, 1.3)
+    ax.set_xticks(x, piv.index, rotation=90)
+    ax.set_ylim(0, 1.45)
     ax.set_yticks(np.arange(0, 1.01, 0.2))
-    ax.set_ylabel("F1 (one-to-one, IoU >= 0.3)")
-    ax.set_title(f"real clips ({', '.join(sorted(real.dataset.unique()))}), human truth", fontsize=9)
-    ax.legend(fontsize=6, ncol=3, loc="upper center")
+    style.label_axes(ax, tool_axis, "F1 (one-to-one, IoU ≥ 0.3)")
+    ax.xaxis.label.set_x(1.0)
+    ax.xaxis.label.set_horizontalalignment("right")
+    ax.set_title(f"A  real clips ({', '.join(sorted(real.dataset.unique()))}),\nhuman truth")
+    ax.legend(ncol=3, loc="upper center", handlelength=1.0, columnspacing=0.8)
 
     ax = axes[0, 1]
     pooled = real[real.subset == "pooled"]
     f1 = pooled.pivot_table(index="label", columns="criterion", values="f1").reindex(piv.index)
     err = pooled[pooled.criterion == "iou0.3"].set_index("label")[["onset_err_ms", "offset_err_ms"]].reindex(piv.index)
-    for k, (crit, name) in enumerate([("iou0.3", "IoU >= 0.3"), ("iou0.5", "IoU >= 0.5")]):
+    for k, (crit, name) in enumerate([("iou0.3", "IoU ≥ 0.3"), ("iou0.5", "IoU ≥ 0.5")]):
         if crit in f1:
             ax.bar(x + (k - 0.5) * 0.35, f1[crit], 0.35, label=f"F1, {name}", alpha=0.8)
-    ax.set_ylim(0, 1.3)
+    ax.set_ylim(0, 1.45)
     ax.set_yticks(np.arange(0, 1.01, 0.2))
-    ax.set_ylabel("pooled F1")
-    ax.set_xticks(x, piv.index, rotation=30, ha="right", fontsize=7)
+    style.label_axes(ax, "tool", "pooled F1")
+    ax.set_xticks(x, piv.index, rotation=90)
     ax2 = ax.twinx()
     ax2.plot(x, err["onset_err_ms"], "v", color="tab:red", label="median |onset error|")
     ax2.plot(x, err["offset_err_ms"], "^", color="tab:purple", label="median |offset error|")
-    ax2.set_ylabel("ms (calls matched at IoU >= 0.3)")
-    ax2.set_ylim(0, max(1.0, float(np.nanmax(err.to_numpy(float)) if err.notna().any().any() else 1.0)) * 1.6)
+    ax2.set_ylabel("median |error| of matched calls (ms)")
+    ax2.set_ylim(0, max(1.0, float(np.nanmax(err.to_numpy(float)) if err.notna().any().any() else 1.0)) * 1.7)
     h1, l1 = ax.get_legend_handles_labels()
     h2, l2 = ax2.get_legend_handles_labels()
-    ax.legend(h1 + h2, l1 + l2, fontsize=6, ncol=2, loc="upper center")
-    ax.set_title("timing precision on the real clips (pooled)", fontsize=9)
+    ax.legend(h1 + h2, l1 + l2, ncol=2, loc="upper center", handlelength=1.0, columnspacing=0.8)
+    ax.set_title("B  timing precision on the real clips\n(pooled)")
 
-    panels = [("noise:", "simulated: by noise overlapping the call", axes[1, 0], ("condition:",)),
-              ("type:", "simulated: by call type", axes[1, 1], ())]
-    for prefix, title, ax, also in panels:
+    panels = [("noise:", "C  simulated: by noise overlapping\nthe call and recording condition", axes[1, 0],
+               ("condition:",), "noise / recording condition"),
+              ("type:", "D  simulated: by call type", axes[1, 1], (), "call type")]
+    for prefix, title, ax, also, xlabel in panels:
         if not len(sim):
             ax.set_axis_off()
             continue
@@ -118,12 +127,12 @@ def plot_benchmark(table: pd.DataFrame, out_pdf: str | Path) -> None:
         ws = 0.8 / max(1, len(piv_s.columns))
         for k, tool in enumerate(piv_s.columns):
             ax.bar(xs + (k - (len(piv_s.columns) - 1) / 2) * ws, piv_s[tool], ws, label=tool)
-        ax.set_xticks(xs, [s.replace(prefix, "") for s in piv_s.index], rotation=40, ha="right", fontsize=7)
-        ax.set_ylim(0, 1.05)
-        ax.set_title(title + (" and recording condition" if also else ""), fontsize=9)
-        ax.legend(fontsize=7, loc="lower left")
-    fig.suptitle("Detection benchmark (simulated panels: default simulated cohort, see config.yaml)", fontsize=9)
-    fig.tight_layout()
+        ax.set_xticks(xs, [s.replace(prefix, "").replace("condition:", "recording: ") for s in piv_s.index], rotation=90)
+        ax.set_ylim(0, 1.3)
+        ax.set_yticks(np.arange(0, 1.01, 0.2))
+        style.label_axes(ax, xlabel, "F1 (one-to-one, IoU ≥ 0.3)")
+        ax.set_title(title)
+        ax.legend(ncol=2, loc="upper center", handlelength=1.0, columnspacing=0.8)
     Path(out_pdf).parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out_pdf, metadata={"CreationDate": None})  # no timestamp: the same table gives the same bytes
     plt.close(fig)

@@ -10,13 +10,15 @@ matplotlib.use("Agg")  # files only; no display on clusters or CI
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
-from matplotlib.patches import Rectangle  # noqa: E402
+from matplotlib.lines import Line2D  # noqa: E402
+from matplotlib.patches import Ellipse, Rectangle  # noqa: E402
 
 from ..features.columns import FEATURES_9, NAMES_9, PROPERTIES, PROPERTY_NAMES  # noqa: E402
+from . import style  # noqa: E402
 
 FEMALE, MALE = "#d62728", "#1f77b4"  # the paper's colours: female red, male blue
 # Displayed units of the nine features (column → (scale, unit)).
-UNITS_9 = {"duration_s": (1e3, "ms"), "mean_frequency_hz": (1e-3, "kHz"), "volume_db": (1.0, "dB re full scale")}
+UNITS_9 = {"duration_s": (1e3, "ms"), "mean_frequency_hz": (1e-3, "kHz"), "volume_db": (1.0, "dBFS")}
 
 
 def level_colours(levels: list[str]) -> dict[str, str]:
@@ -31,62 +33,152 @@ def _stars(p: float | None) -> str:
     return "***" if p < 0.001 else "**" if p < 0.01 else "*" if p < 0.05 else "n.s."
 
 
+# Units of the six scored properties, as axis labels.
+PROPERTY_AXES = {"direction": "direction (+1 up)", "peaks": "peaks (count)",
+                 "breaks": "breaks (count)", "broadband": "broadband (1 = yes)", "tremolo": "tremolo (1 = yes)",
+                 "complexity": "complexity (1 = complex)"}
+PROPERTY_VALUES = {"direction": "−1 down, +1 up", "peaks": "count", "breaks": "count", "broadband": "1 = yes",
+                   "tremolo": "1 = yes", "complexity": "1 = complex"}
+IMAGE_LABEL = "level (0-255: the call's dB range)"
+
+
+def group_legend(fig, levels: list[str], colours: dict[str, str], what: str = "") -> None:
+    """One legend of the groups' colours for the whole figure, top right (the papers: red female, blue male)."""
+    handles = [Line2D([], [], ls="", marker="s", color=colours[lvl], label=lvl) for lvl in levels]
+    fig.legend(handles=handles, loc="upper right", ncol=len(levels), frameon=False, title=what or None,
+               bbox_to_anchor=(1.0, 1.0), handletextpad=0.2, columnspacing=0.8)
+
+
+def _box(ax, xy: tuple[float, float], text: str, colour: str = "0.2", **kw) -> None:
+    ax.text(*xy, text, ha="center", va="center", color=colour, fontsize=7,
+            bbox={"boxstyle": "round,pad=0.3", "fc": "white", "ec": colour, "lw": 0.8}, **kw)
+
+
+def _arrow(ax, a: tuple[float, float], b: tuple[float, float], label: str = "", **kw) -> None:
+    ax.annotate("", b, a, arrowprops={"arrowstyle": "-|>", "lw": 0.8, "color": "0.3", "shrinkA": 1,
+                                      "shrinkB": 1, **kw})
+    if label:
+        ax.text((a[0] + b[0]) / 2, (a[1] + b[1]) / 2, label, ha="center", va="center", fontsize=7,
+                bbox={"boxstyle": "square,pad=0.1", "fc": "white", "lw": 0})
+
+
+def _setup_schematic(ax, animals: dict[str, int], colours: dict[str, str]) -> None:
+    """A: the recording set-up (an awake mouse with an anaesthetized partner under an ultrasonic microphone)."""
+    ax.set_xlim(0, 10)
+    ax.set_ylim(0, 6)
+    ax.add_patch(Rectangle((0.6, 0.5), 6.2, 2.6, fill=False, ec="0.3", lw=0.8))  # the arena
+    for x, fc, label in ((2.2, "0.35", "awake: emits\nthe calls"), (5.2, "0.8", "anaesthetized\npartner")):
+        ax.add_patch(Ellipse((x, 1.55), 1.9, 0.8, fc=fc, ec="0.2", lw=0.6))
+        ax.text(x, 0.2, label, ha="center", va="top", fontsize=7)
+    ax.add_patch(Rectangle((3.45, 4.3), 0.5, 1.0, fc="0.2", ec="0.2"))  # the microphone
+    ax.plot([3.7, 3.7], [4.3, 3.4], color="0.3", lw=0.8, ls=":")
+    ax.text(4.2, 4.8, "ultrasonic\nmicrophone", ha="left", va="center", fontsize=7)
+    lines = [f"{lvl}: {n} animals" for lvl, n in animals.items()]
+    for k, text in enumerate(lines):
+        ax.text(7.3, 2.6 - 0.75 * k, text, ha="left", va="center", fontsize=7, color=colours[list(animals)[k]])
+    ax.text(7.3, 2.6 - 0.75 * len(lines), "one session\neach", ha="left", va="top", fontsize=7)
+    ax.set_axis_off()
+    ax.set_title("A  recording set-up")
+    style.exempt(ax, "schematic of the set-up (no data axes)")
+
+
+def _analysis_schematic(ax) -> None:
+    """D: the analysis: three relations between spectrogram, properties and sex, each fitted by DNN, SVM and
+    ridge regression (the papers' Fig 1D)."""
+    ax.set_xlim(0, 10)
+    ax.set_ylim(0, 6)
+    spec, props, sex = (1.6, 4.8), (5.0, 0.7), (8.4, 4.8)
+    _box(ax, spec, "spectrogram\n(100 × 100)")
+    _box(ax, props, "9 features\n(6 scored by a human)")
+    _box(ax, sex, "emitter's\nsex")
+    _arrow(ax, (3.2, spec[1]), (7.3, sex[1]), "CNN / SVM / ridge")  # from box edge to box edge
+    _arrow(ax, (2.0, 3.9), (4.2, 1.5), "CNN")
+    _arrow(ax, (5.8, 1.5), (8.0, 3.9), "DNN / SVM / ridge")
+    ax.set_axis_off()
+    ax.set_title("D  analysis: three relations, each learned per call")
+    style.exempt(ax, "schematic of the analysis (no data axes)")
+
+
+def _p_text(p: float | None) -> str:
+    if p is None or not np.isfinite(p):
+        return "p n/a"
+    return f"p<0.001 {_stars(p)}" if p < 0.001 else f"p={p:.2g} {_stars(p)}"
+
+
+@style.styled
 def plot_fig1(table: pd.DataFrame, images: np.ndarray, features: pd.DataFrame, stats: dict,
               stretch: dict, group: str, levels: list[str], note: str, out: str | Path,
               n_examples: int = 4, seed: int = 0) -> None:
-    """Fig 1: example calls per group, a raw stretch with detections, property distributions, counts and rates.
+    """Fig 1: B example calls per group, C a raw stretch with detections, E property distributions, F counts
+    and rates.
 
     ``stretch``: ``{"db": (freq, time) dB above floor, "times": s, "freqs": Hz, "calls": DataFrame,
-    "title": str}`` — a spectrogram already computed by the caller (display only).
+    "title": str}`` — a spectrogram already computed by the caller (display only). ``note`` is the data
+    notice (tagged above the title).
     """
     colours = level_colours(levels)
-    fig = plt.figure(figsize=(11, 9))
-    grid = fig.add_gridspec(4, 2 * n_examples, height_ratios=[1, 1, 1.2, 1.1], hspace=0.7, wspace=0.45)
+    fig = plt.figure(figsize=(style.PRINT_WIDTH_IN, 8.75))
+    outer = fig.add_gridspec(2, 1, height_ratios=[1.25, 5.6], hspace=0.22, top=0.92)
+    grid = outer[1].subgridspec(3, 1, height_ratios=[1.9, 1.1, 1.15], hspace=0.48)
+    row = outer[0].subgridspec(1, 2, width_ratios=[1, 1.25], wspace=0.08)
+    animals = table.groupby(group)["animal"].nunique().to_dict()
+    _setup_schematic(fig.add_subplot(row[0]), {lvl: animals.get(lvl, 0) for lvl in levels}, colours)
+    _analysis_schematic(fig.add_subplot(row[1]))
     rng = np.random.default_rng(seed)
-    # B: random example spectrograms per group (the paper's 100 x 100 images).
+    # B: random example spectrograms per group (the paper's 100 x 100 images), one shared pair of axes.
+    ncol = 2 * n_examples
+    sub = grid[0].subgridspec(len(levels), ncol + 1, wspace=0.12, hspace=0.45, width_ratios=[1] * ncol + [0.12])
+    first = last = None
     for r, lvl in enumerate(levels):
         idx = np.flatnonzero(table[group].astype(str).to_numpy() == lvl)
-        pick = np.sort(rng.choice(idx, size=min(n_examples * 2, idx.size), replace=False)) if idx.size else []
+        pick = np.sort(rng.choice(idx, size=min(ncol, idx.size), replace=False)) if idx.size else []
         for k, i in enumerate(pick):
-            ax = fig.add_subplot(grid[r, k])
-            ax.imshow(images[i], origin="lower", cmap="gray_r", aspect="auto", extent=[0, 100, 25, 125])
-            ax.set_title(f"{lvl} {table['animal'].iloc[i]}", fontsize=7, color=colours[lvl])
-            ax.tick_params(labelsize=5)
+            ax = fig.add_subplot(sub[r, k], sharex=first, sharey=first)
+            first = first or ax
+            last = ax.imshow(images[i], origin="lower", cmap="gray_r", aspect="auto", extent=[0, 100, 25, 125],
+                             vmin=0, vmax=255)
+            ax.set_title(f"{'B  ' if r == k == 0 else ''}{lvl} {table['animal'].iloc[i]}", color=colours[lvl],
+                         fontweight="bold" if r == k == 0 else "normal")
+            ax.set_xticks([0, 50])
+            ax.set_yticks([25, 75, 125])
+            ax.tick_params(labelleft=k == 0, labelbottom=r == len(levels) - 1)
             if k == 0:
-                ax.set_ylabel("kHz", fontsize=6)
+                ax.set_ylabel("kHz")
             if r == len(levels) - 1:
-                ax.set_xlabel("ms", fontsize=6)
+                ax.set_xlabel("ms")
+    if last is not None:
+        style.colorbar(fig, last, None, IMAGE_LABEL, cax=fig.add_subplot(sub[:, -1]))
     # C: a stretch of one recording with its detected calls.
-    ax = fig.add_subplot(grid[2, :])
+    ax = fig.add_subplot(grid[1])
     t, f = stretch["times"], stretch["freqs"]
     if stretch["db"].size:
-        ax.imshow(np.clip(stretch["db"], 0, 40), origin="lower", aspect="auto", cmap="gray_r", vmin=0, vmax=40,
-                  extent=[t[0], t[-1], f[0] / 1e3, f[-1] / 1e3])
+        im = ax.imshow(np.clip(stretch["db"], 0, 40), origin="lower", aspect="auto", cmap="gray_r", vmin=0,
+                       vmax=40, extent=[t[0], t[-1], f[0] / 1e3, f[-1] / 1e3])
+        style.colorbar(fig, im, ax, "dB above floor")
     for c in stretch["calls"].itertuples():
         ax.add_patch(Rectangle((c.onset_s, c.f_min_hz / 1e3 - 2), c.offset_s - c.onset_s,
                                (c.f_max_hz - c.f_min_hz) / 1e3 + 4, fill=False, ec="#ff7f0e", lw=0.8))
-    ax.set_title(stretch["title"], fontsize=8)
-    ax.set_xlabel("time (s)", fontsize=7)
-    ax.set_ylabel("kHz", fontsize=7)
-    ax.tick_params(labelsize=6)
-    # E: distributions of the six scored properties per group.
-    sub = grid[3, :].subgridspec(1, len(PROPERTIES) + 1, wspace=0.5)
+    ax.set_title(stretch["title"])
+    style.label_axes(ax, "time", "frequency", "s", "kHz")
+    # E: distributions of the six scored properties per group; F: counts and rates.
+    sub = grid[2].subgridspec(1, len(PROPERTIES) + 2, wspace=0.25, width_ratios=[1] * len(PROPERTIES) + [0.45, 1])
+    share = None
     for k, prop in enumerate(PROPERTIES):
-        ax = fig.add_subplot(sub[0, k])
+        ax = fig.add_subplot(sub[0, k], sharey=share)
+        share = share or ax
         vals = np.sort(features[prop].dropna().unique())
         width = 0.8 / len(levels)
         for j, lvl in enumerate(levels):
             v = features.loc[table[group].astype(str).to_numpy() == lvl, prop].dropna()
-            share = [100 * np.mean(v == x) if len(v) else 0 for x in vals]
-            ax.bar(np.arange(len(vals)) + (j - (len(levels) - 1) / 2) * width, share, width, color=colours[lvl],
+            frac = [100 * np.mean(v == x) if len(v) else 0 for x in vals]
+            ax.bar(np.arange(len(vals)) + (j - (len(levels) - 1) / 2) * width, frac, width, color=colours[lvl],
                    label=lvl)
-        ax.set_xticks(np.arange(len(vals)), [f"{x:g}" for x in vals], fontsize=6)
-        ax.set_title(PROPERTY_NAMES[prop], fontsize=7)
-        ax.tick_params(labelsize=6)
+        ax.set_xticks(np.arange(len(vals)), [f"{x:g}" for x in vals])
+        ax.set_title(("E  " if k == 0 else "") + PROPERTY_NAMES[prop])
+        ax.set_xlabel(PROPERTY_VALUES[prop])
+        ax.tick_params(labelleft=k == 0)
         if k == 0:
-            ax.set_ylabel("% of calls", fontsize=7)
-            ax.legend(fontsize=6, frameon=False)
-    # Counts and rates (numbers from fig1.json).
+            ax.set_ylabel("% of calls")
     ax = fig.add_subplot(sub[0, -1])
     rates = stats["values"]["rates_per_animal"]
     for j, lvl in enumerate(levels):
@@ -97,38 +189,45 @@ def plot_fig1(table: pd.DataFrame, images: np.ndarray, features: pd.DataFrame, s
             sem = r.std(ddof=1) / np.sqrt(r.size) if r.size > 1 else 0
             ax.errorbar(j + 0.3, r.mean(), yerr=sem, fmt="o", color="k", ms=3, capsize=2)
     counts = stats["values"]["calls_per_group"]
-    ax.set_xticks(range(len(levels)), [f"{lvl}\nn={counts.get(lvl, 0)}" for lvl in levels], fontsize=6)
-    ax.set_ylabel("calls / min", fontsize=7)
-    ax.set_title("rate per animal", fontsize=7)
-    ax.tick_params(labelsize=6)
-    fig.suptitle(f"Fig 1 — vocalizations and their properties. {note}", fontsize=9)
-    fig.savefig(out, bbox_inches="tight")
-    plt.close(fig)
+    ax.set_xticks(range(len(levels)), [f"{lvl}\n{counts.get(lvl, 0)}" for lvl in levels])
+    ax.set_xlim(-0.5, len(levels) - 0.2)
+    style.label_axes(ax, "group, calls", "rate per animal", y_unit="calls/min")
+    ax.set_title("F  rates")
+    group_legend(fig, levels, colours, group)
+    fig.suptitle("Fig 1  Vocalizations and their properties", x=0.01, ha="left", fontweight="bold")
+    style.save(fig, out, note)
 
 
-def _scatter3d(fig, spec, Y: np.ndarray, labels: np.ndarray, levels: list[str], title: str, seed: int = 0) -> None:
+def _scatter3d(fig, spec, Y: np.ndarray, labels: np.ndarray, levels: list[str], title: str, axis: str,
+               seed: int = 0) -> None:
     ax = fig.add_subplot(spec, projection="3d")
     colours = level_colours(levels)
     order = np.random.default_rng(seed).permutation(len(Y))  # no group drawn on top of the other
     c = np.array([colours.get(lvl, "#7f7f7f") for lvl in labels])[order]
     if len(Y):
         ax.scatter(Y[order, 0], Y[order, 1], Y[order, 2], c=c, s=1.5, alpha=0.6, depthshade=False, linewidths=0)
-    ax.set_title(title, fontsize=8)
+    ax.set_facecolor((1, 1, 1, 0))  # a neighbour's labels stay visible
+    ax.set_box_aspect(None, zoom=0.85)  # room for the axis names inside the panel
+    ax.set_title(title)
     ax.set_xticks([])
     ax.set_yticks([])
     ax.set_zticks([])
+    # Combinations of features or pixels: named, without units (the paper leaves them unlabelled).
+    for setter, k in ((ax.set_xlabel, 1), (ax.set_ylabel, 2), (ax.set_zlabel, 3)):
+        setter(f"{axis} {k}", labelpad=-12)
 
 
+@style.styled
 def plot_fig2(features: pd.DataFrame, group: str, levels: list[str], embeddings: dict[str, np.ndarray],
               stats: dict, note: str, out: str | Path) -> None:
     """Fig 2: A-I the nine features by group (box plot + mean ± SEM, rank-sum p); J-M PCA / t-SNE in 3-D."""
     colours = level_colours(levels)
     tests = {t["feature"]: t for t in stats["values"]["tests"]}
-    fig = plt.figure(figsize=(12, 9))
-    grid = fig.add_gridspec(3, 6, height_ratios=[1, 1, 1.5], hspace=0.55, wspace=0.6)
+    fig = plt.figure(figsize=(style.PRINT_WIDTH_IN, 7.0))
+    grid = fig.add_gridspec(3, 5, height_ratios=[1, 1, 1.25], hspace=0.6, wspace=0.85, top=0.91)
     labels = features[group].astype(str).to_numpy()
     for k, col in enumerate(FEATURES_9):
-        ax = fig.add_subplot(grid[k // 5, k % 5] if k < 5 else grid[1, k - 5])
+        ax = fig.add_subplot(grid[k // 5, k % 5])
         scale, unit = UNITS_9.get(col, (1.0, ""))
         data = [features.loc[labels == lvl, col].dropna().to_numpy(float) * scale for lvl in levels]
         bp = ax.boxplot(data, positions=[0, 2], widths=0.6, showfliers=False, patch_artist=True)
@@ -139,20 +238,23 @@ def plot_fig2(features: pd.DataFrame, group: str, levels: list[str], embeddings:
                 sem = d.std(ddof=1) / np.sqrt(d.size) if d.size > 1 else 0
                 ax.errorbar(2 * j + 0.7, d.mean(), yerr=sem, fmt="o", color=colours[lvl], ms=3, capsize=2)
         t = tests.get(col, {})
-        ax.set_title(f"{chr(65 + k)}  {NAMES_9[col]}\np={t.get('p', np.nan):.2g} {_stars(t.get('p'))}", fontsize=7)
-        ax.set_xticks([0, 2], levels, fontsize=6)
-        ax.set_ylabel(unit, fontsize=6)
-        ax.tick_params(labelsize=6)
-    ax = fig.add_subplot(grid[1, 4:])
+        ax.set_title(f"{chr(65 + k)}  {_p_text(t.get('p'))}", loc="center")
+        ax.set_xticks([0, 2], levels)
+        ax.set_xlim(-0.6, 3.1)
+        ylabel = style.axis_label(NAMES_9[col].lower(), unit) if unit else PROPERTY_AXES[col]
+        style.label_axes(ax, group, ylabel)
+    ax = fig.add_subplot(grid[1, 4])
     ax.axis("off")
     n_sig, n = stats["values"]["n_significant"], len(FEATURES_9)
-    ax.text(0, 0.5, f"Wilcoxon rank-sum, {levels[0]} vs {levels[1]}:\n{n_sig}/{n} significant (p<0.05)\n"
-            f"paper: 7/9 (not mean frequency, direction)\nbox: median/IQR; dot: mean ± SEM", fontsize=7, va="center")
-    panels = [("features.pca", "J  PCA, 9 features"), ("spectrograms.pca", "K  PCA, spectrograms"),
-              ("features.tsne", "L  t-SNE, 9 features"), ("spectrograms.tsne", "M  t-SNE, spectrograms")]
-    sub = grid[2, :].subgridspec(1, 4, wspace=0.05)
-    for k, (key, title) in enumerate(panels):
-        _scatter3d(fig, sub[0, k], embeddings[key], labels, levels, title)
-    fig.suptitle(f"Fig 2 — single features and dimensionality reduction by {group}. {note}", fontsize=9)
-    fig.savefig(out, bbox_inches="tight")
-    plt.close(fig)
+    ax.text(-0.25, 0.5, f"Wilcoxon rank-sum,\n{levels[0]} vs {levels[1]}:\n{n_sig}/{n} significant\n(p < 0.05)\n"
+            f"paper: 7/9 (not mean\nfrequency, direction)\n\nbox: median, IQR\ndot: mean ± SEM", va="center")
+    panels = [("features.pca", "J  PCA, 9 features", "PC"), ("spectrograms.pca", "K  PCA, spectrograms", "PC"),
+              ("features.tsne", "L  t-SNE, 9 features", "t-SNE"),
+              ("spectrograms.tsne", "M  t-SNE, spectrograms", "t-SNE")]
+    sub = grid[2, :].subgridspec(1, 4, wspace=0.3)
+    for k, (key, title, axis) in enumerate(panels):
+        _scatter3d(fig, sub[0, k], embeddings[key], labels, levels, title, axis)
+    group_legend(fig, levels, colours, group)
+    fig.suptitle(f"Fig 2  Single features and dimensionality reduction by {group}", x=0.01, ha="left",
+                 fontweight="bold")
+    style.save(fig, out, note)

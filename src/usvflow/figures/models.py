@@ -17,12 +17,14 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+from matplotlib.lines import Line2D  # noqa: E402
 
 from ..report import paper  # noqa: E402
 from ..report.stats import binomial_vs_chance, signed_rank  # noqa: E402
 from ..report.summary import mean_sem, median_sem  # noqa: E402
+from . import style  # noqa: E402
+from .bars import bars, bracket, group_legend, group_levels, per_animal_bars  # noqa: E402
 
-FEMALE, MALE = "#d62728", "#1f77b4"
 MODEL_COLOURS = {"cnn": "#b2182b", "dnn9": "#b2182b", "semiconv": "#b2182b", "ridge": "#2166ac",
                  "svm": "#1a9850"}
 LIGHT = 0.35
@@ -165,81 +167,44 @@ def med(acc: Sequence[float]) -> str:
 # --------------------------------------------------------------------------------------------- drawing
 
 
-def _bars(ax: plt.Axes, groups: list[tuple[str, Sequence[float], str, float]], chance: float | None,
-          ylabel: str = "accuracy (%)") -> None:
-    """Bars of mean ± SEM (in %) with the folds as dots; ``groups``: (label, values, colour, alpha)."""
-    for i, (label, vals, colour, alpha) in enumerate(groups):
-        v = np.asarray([x for x in vals if x is not None and np.isfinite(x)], float) * 100
-        if v.size:
-            sem = v.std(ddof=1) / np.sqrt(v.size) if v.size > 1 else 0
-            ax.bar(i, v.mean(), yerr=sem, color=colour, alpha=alpha, capsize=3, edgecolor="k", linewidth=0.5)
-            jitter = np.linspace(-0.15, 0.15, v.size) if v.size > 1 else [0]
-            ax.plot(i + np.asarray(jitter), v, "o", ms=3, color="k", alpha=0.6)
-        else:
-            ax.text(i, 5, "not run", ha="center", rotation=90, fontsize=7)
-    if chance is not None:
-        ax.axhline(chance * 100, color="0.6", lw=1, ls="--", zorder=0)
-    ax.set_xticks(range(len(groups)), [g[0] for g in groups], rotation=40, ha="right", fontsize=7)
-    ax.set_ylim(0, 100)
-    ax.set_ylabel(ylabel)
-
-
-def _per_animal_bars(ax: plt.Axes, pa: pd.DataFrame, chance: float, colour_by: str, title: str) -> None:
-    colours = {"F": FEMALE, "M": MALE}
-    pa = pa.sort_values("animal")
-    for i, r in enumerate(pa.itertuples()):
-        level = getattr(r, colour_by)
-        c = colours.get(level, MALE if i >= len(pa) / 2 else FEMALE) if colour_by == "sex" else (
-            FEMALE if str(level).lower() in ("wt", "wild type") else MALE)
-        ax.bar(i, r.accuracy * 100, color=c, edgecolor="k", linewidth=0.5)
-        if r.p_binomial < 0.05:
-            ax.text(i, r.accuracy * 100 + 2, "*", ha="center", fontsize=9)
-    ax.axhline(chance * 100, color="0.6", lw=1, ls="--")
-    if len(pa):
-        ax.axhline(pa["accuracy"].mean() * 100, color="0.25", lw=1)
-    ax.set_xticks(range(len(pa)), pa["animal"], rotation=90, fontsize=6)
-    ax.set_ylim(0, 105)
-    ax.set_ylabel("accuracy (%)")
-    ax.set_title(title, fontsize=8)
-
-
-def _caption(fig: plt.Figure, dataset: str) -> None:
-    fig.text(0.01, 0.005, f"Data: {dataset}", fontsize=6, color="0.3")
-
-
-def _bracket(ax: plt.Axes, x0: float, x1: float, y: float, text: str) -> None:
-    """A significance bracket between two bars at height ``y`` (%) with ``text`` above it."""
-    ax.plot([x0, x0, x1, x1], [y - 2, y, y, y - 2], color="k", lw=0.6)
-    ax.text((x0 + x1) / 2, y + 0.5, text, ha="center", va="bottom", fontsize=6)
-
-
+@style.styled
 def plot_fig3(metrics: pd.DataFrame, curve: pd.DataFrame, curve_label: str, filters: np.ndarray,
               pa: pd.DataFrame, dataset: str, comparisons: dict[str, dict] | None = None) -> plt.Figure:
     """B learning curve, C first-layer filters, D per-animal LOAO accuracy, E CNN vs ridge vs SVM with
     shuffled controls and the paired tests (``comparisons``: ``cnn_vs_ridge``, ``cnn_vs_svm`` as
-    :func:`paired` returns them), F has-break task."""
-    fig = plt.figure(figsize=(11, 7))
-    gs = fig.add_gridspec(2, 3, hspace=0.55, wspace=0.35)
+    :func:`paired` returns them), F has-break task. ``dataset`` is kept for the callers; the data tag is
+    added when the figure is saved (:func:`usvflow.figures.style.script_figures`)."""
+    fig = plt.figure(figsize=(style.PRINT_WIDTH_IN, 6.6))
+    gs = fig.add_gridspec(2, 3, hspace=0.75, wspace=0.75, top=0.9, bottom=0.13, left=0.08, right=0.97)
     ax = fig.add_subplot(gs[0, 0])
+    accuracy_colour, change_colour = "#8b0000", "#e377c2"
     if len(curve):
-        ax.plot(curve["iteration"], curve["test_accuracy"] * 100, color="#8b0000", lw=1, label="test accuracy")
+        ax.plot(curve["iteration"], curve["test_accuracy"] * 100, color=accuracy_colour, lw=1)
         ax.set_ylim(0, 100)
         ax2 = ax.twinx()
-        ax2.plot(curve["iteration"], curve["weight_change"], color="#f4a6a6", lw=1, label="weight change")
-        ax2.set_ylabel("|Δw| per iteration", color="#e377c2", fontsize=7)
-    ax.set_xlabel("iteration")
-    ax.set_ylabel("test accuracy (%)")
-    ax.set_title(f"B  learning curve ({curve_label})", fontsize=8, loc="left")
-    sub = gs[0, 1].subgridspec(4, 4, wspace=0.05, hspace=0.05)
-    for i in range(min(16, len(filters))):
+        ax2.plot(curve["iteration"], curve["weight_change"], color=change_colour, lw=1)
+        ax2.set_ylabel("|Δw| per iteration", color=change_colour)
+    style.label_axes(ax, "iteration", "test accuracy", y_unit="%")
+    ax.yaxis.label.set_color(accuracy_colour)
+    ax.set_title(f"B  learning curve\n({curve_label})" if curve_label else "B  learning curve")
+    sub = gs[0, 1].subgridspec(4, 4, wspace=0.08, hspace=0.08)
+    shown = np.asarray(filters[:16], float) if len(filters) else np.zeros((0, 1, 1))
+    lim = float(np.abs(shown).max()) if shown.size else 1.0
+    cells = []
+    for i, kernel in enumerate(shown):
         a = fig.add_subplot(sub[i // 4, i % 4])
-        a.imshow(filters[i], cmap="RdBu_r", origin="lower")
+        im = a.imshow(kernel, cmap="RdBu_r", origin="lower", vmin=-lim, vmax=lim)
         a.set_xticks([])
         a.set_yticks([])
+        style.exempt(a, "a first-layer kernel: input pixels (time × frequency), no unit axes; shared colour bar")
+        cells.append(a)
         if i == 0:
-            a.set_title("C  first-layer filters", fontsize=8, loc="left")
+            a.set_title("C  first-layer filters")
+    if cells:
+        style.colorbar(fig, im, cells, "weight", shrink=0.9)
     ax = fig.add_subplot(gs[0, 2])
-    _per_animal_bars(ax, pa, 0.5, "sex", "D  CNN, leave-one-animal-out, per animal")
+    per_animal_bars(ax, pa, 0.5, "sex", "D  CNN, per animal\n(leave-one-animal-out)")
+    group_legend(fig, group_levels(pa, "sex"))
     ax = fig.add_subplot(gs[1, 0:2])
     groups = []
     for model, label in [("cnn", "DNN"), ("ridge", "Ridge"), ("svm", "SVM")]:
@@ -247,112 +212,153 @@ def plot_fig3(metrics: pd.DataFrame, curve: pd.DataFrame, curve_label: str, filt
     for model, label in [("cnn", "DNN"), ("ridge", "Ridge"), ("svm", "SVM")]:
         groups.append((label + " shuffled", accuracies(metrics, "sex", f"{model}_shuffled", "loao").tolist(),
                        MODEL_COLOURS[model], LIGHT))
-    _bars(ax, groups, 0.5)
+    bars(ax, groups, 0.5)
     for j, key in ((1, "cnn_vs_ridge"), (2, "cnn_vs_svm")):
         test = (comparisons or {}).get(key) or {}
         if test.get("p") is not None:
-            _bracket(ax, 0, j, 88 + 6 * j, f"p = {test['p']:.2g} (signed-rank, n = {test['n']})")
-    ax.set_ylim(0, 105)
-    ax.set_title("E  sex, leave-one-animal-out (bars: mean ± SEM; dots: held-out animals)", fontsize=8, loc="left")
+            bracket(ax, 0, j, 92 + 12 * j, f"p = {test['p']:.2g} (signed-rank, n = {test['n']})")
+    ax.set_ylim(0, 125)
+    ax.set_yticks(range(0, 101, 20))
+    ax.set_xlabel("model (light: shuffled labels)")
+    ax.set_title("E  sex, leave-one-animal-out\n(bars: mean ± SEM; dots: held-out animals)")
     ax = fig.add_subplot(gs[1, 2])
-    _bars(ax, [("sex", accuracies(metrics, "sex", "cnn", "loao").tolist(), MODEL_COLOURS["cnn"], 1.0),
+    bars(ax, [("sex", accuracies(metrics, "sex", "cnn", "loao").tolist(), MODEL_COLOURS["cnn"], 1.0),
                ("has break", accuracies(metrics, "has_break", "cnn", "loao").tolist(), "#762a83", 1.0),
                ("sex shuffled", accuracies(metrics, "sex", "cnn_shuffled", "loao").tolist(), MODEL_COLOURS["cnn"], LIGHT),
                ("has break shuffled", accuracies(metrics, "has_break", "cnn_shuffled", "loao").tolist(), "#762a83", LIGHT)],
           0.5)
-    ax.set_title("F  same network, has-break task", fontsize=8, loc="left")
-    _caption(fig, dataset)
+    ax.set_xlabel("task")
+    ax.set_title("F  has-break task\n(same network)")
     return fig
 
 
+PROPERTY_KEY = [("share of calls", {"ls": "", "marker": "s", "color": "#9ecae1"}),
+                ("per value (mean ± SEM)", {"ls": "", "marker": "o", "color": "#d6604d"}),
+                ("balanced accuracy", {"color": "#d6604d", "lw": 1.5}),
+                ("its chance (1/K)", {"color": "#d6604d", "lw": 1, "ls": "--", "alpha": LIGHT}),
+                ("shuffled (balanced)", {"color": "#d6604d", "lw": 1, "ls": ":", "alpha": LIGHT}),
+                ("accuracy", {"color": "#67001f", "lw": 1.5}),
+                ("majority baseline", {"color": "0.4", "lw": 1, "ls": "--"})]
+
+
+def _property_panel(ax: plt.Axes, metrics: pd.DataFrame, labels: pd.Series, task: str) -> None:
+    """One property CNN: accuracy per value over the value distribution, balanced accuracy (chance 1/K) and
+    accuracy against the majority-value baseline; the numbers in the x label."""
+    m = metrics[(metrics["task"] == task) & (metrics["model"] == "cnn")]
+    if not len(m):
+        ax.text(0.5, 0.5, "not run", ha="center", transform=ax.transAxes)
+        ax.set_xlabel(f"{task} value")
+        return
+    classes = m["classes"].iloc[0]
+    per = np.array([[f.get(c) if f.get(c) is not None else np.nan for c in classes]
+                    for f in m["per_class_accuracy"]], float) * 100
+    x = np.arange(len(classes))
+    dist = labels.value_counts(normalize=True).reindex(range(len(classes)), fill_value=0) * 100
+    key = dict(PROPERTY_KEY)
+    ax.bar(x, dist.to_numpy(), color=key["share of calls"]["color"], width=0.8)
+    ax.errorbar(x, np.nanmean(per, 0), yerr=np.nanstd(per, 0, ddof=1) / np.sqrt(len(per)) if len(per) > 1 else None,
+                fmt="o", ms=3, color="#d6604d")
+    # Balanced accuracy first (chance 1/K), then accuracy against the real baseline: the majority value.
+    bal = accuracies(metrics, task, "cnn", column="balanced_accuracy").mean() * 100
+    acc, major = m["accuracy"].mean() * 100, majority_baseline(metrics, task).mean() * 100
+    for name, value in [("balanced accuracy", bal), ("its chance (1/K)", 100 / len(classes)), ("accuracy", acc),
+                        ("majority baseline", major)]:
+        ax.axhline(value, **key[name])
+    sh = accuracies(metrics, task, "cnn_shuffled", column="balanced_accuracy")
+    if len(sh):
+        ax.axhline(sh.mean() * 100, **key["shuffled (balanced)"])
+    ax.set_xticks(x, classes)
+    ax.set_xlabel(f"{task} value\nbalanced {bal:.0f} % (1/K {100 / len(classes):.0f})\n"
+                  f"accuracy {acc:.0f} % (maj. {major:.0f})")
+
+
+@style.styled
 def plot_fig4(metrics: pd.DataFrame, labels: dict[str, pd.Series], coefs: pd.Series, dataset: str) -> plt.Figure:
     """B-E property CNNs per value with the value distribution, balanced accuracy (chance 1/K) and accuracy
     against the majority-value baseline; G-H 9-feature DNN vs ridge vs SVM;
-    I ridge coefficients; K-L semi-convolutional DNN vs ridge vs SVM."""
-    fig = plt.figure(figsize=(12, 7.5))
-    gs = fig.add_gridspec(2, 4, hspace=0.6, wspace=0.45)
+    I ridge coefficients; K-L semi-convolutional DNN vs ridge vs SVM. ``dataset``: see :func:`plot_fig3`."""
+    fig = plt.figure(figsize=(style.PRINT_WIDTH_IN, 8.6))
+    gs = fig.add_gridspec(3, 1, hspace=0.85, top=0.9, bottom=0.06, left=0.08, right=0.98, height_ratios=[1, 1, 0.8])
+    top = gs[0].subgridspec(1, 4, wspace=0.45)
+    first = None
     for i, task in enumerate(["direction", "breaks", "peaks", "broadband"]):
-        ax = fig.add_subplot(gs[0, i])
-        m = metrics[(metrics["task"] == task) & (metrics["model"] == "cnn")]
-        if len(m):
-            classes = m["classes"].iloc[0]
-            per = np.array([[f.get(c) if f.get(c) is not None else np.nan for c in classes]
-                            for f in m["per_class_accuracy"]], float) * 100
-            x = np.arange(len(classes))
-            dist = labels[task].value_counts(normalize=True).reindex(range(len(classes)), fill_value=0) * 100
-            ax.bar(x, dist.to_numpy(), color="#9ecae1", width=0.8, label="share of calls")
-            ax.errorbar(x, np.nanmean(per, 0), yerr=np.nanstd(per, 0, ddof=1) / np.sqrt(len(per)) if len(per) > 1 else None,
-                        fmt="o", color="#d6604d", label="per value")
-            # Balanced accuracy first (chance 1/K), then accuracy against the real baseline: the majority value.
-            bal = accuracies(metrics, task, "cnn", column="balanced_accuracy").mean() * 100
-            acc, major = m["accuracy"].mean() * 100, majority_baseline(metrics, task).mean() * 100
-            ax.axhline(bal, color="#d6604d", lw=1.5, label="balanced accuracy")
-            ax.axhline(100 / len(classes), color="#d6604d", lw=1, ls="--", alpha=LIGHT, label="its chance (1/K)")
-            ax.axhline(acc, color="#67001f", lw=1.5, label="accuracy")
-            ax.axhline(major, color="0.4", lw=1, ls="--", label="majority baseline")
-            sh = accuracies(metrics, task, "cnn_shuffled", column="balanced_accuracy")
-            if len(sh):
-                ax.axhline(sh.mean() * 100, color="#d6604d", lw=1, alpha=LIGHT, ls=":", label="shuffled (balanced)")
-            ax.set_xticks(x, classes)
-            ax.set_xlabel(f"balanced {bal:.0f} % (chance {100 / len(classes):.0f}); acc. {acc:.0f} % "
-                          f"(majority {major:.0f})", fontsize=6)
+        ax = fig.add_subplot(top[0, i], sharey=first)
+        first = first or ax
+        _property_panel(ax, metrics, labels.get(task, pd.Series(dtype=float)), task)
         ax.set_ylim(0, 100)
-        ax.set_title(f"{'BCDE'[i]}  {task}", fontsize=8, loc="left")
+        ax.set_title(f"{'BCDE'[i]}  {task}")
         if i == 0:
             ax.set_ylabel("accuracy / share (%)")
-            ax.legend(fontsize=5, loc="upper right")
-    ax = fig.add_subplot(gs[1, 0])
-    _bars(ax, [("DNN", accuracies(metrics, "sex", "dnn9", "loao").tolist(), MODEL_COLOURS["dnn9"], 1.0),
-               ("DNN shuffled", accuracies(metrics, "sex", "dnn9_shuffled", "loao").tolist(), MODEL_COLOURS["dnn9"], LIGHT)],
+    fig.legend(handles=[Line2D([], [], label=name, **kw) for name, kw in PROPERTY_KEY], loc="upper center",
+               ncol=4, frameon=False, bbox_to_anchor=(0.5, 1.0), handletextpad=0.3, columnspacing=1.0)
+    mid = gs[1].subgridspec(1, 3, wspace=0.4, width_ratios=[2, 5, 6])
+    ax = fig.add_subplot(mid[0, 0])
+    bars(ax, [("DNN", accuracies(metrics, "sex", "dnn9", "loao").tolist(), MODEL_COLOURS["dnn9"], 1.0),
+               ("DNN sh.", accuracies(metrics, "sex", "dnn9_shuffled", "loao").tolist(), MODEL_COLOURS["dnn9"], LIGHT)],
           0.5)
-    ax.set_title("G  9 features → sex (DNN)", fontsize=8, loc="left")
-    ax = fig.add_subplot(gs[1, 1])
-    _bars(ax, [(lab, accuracies(metrics, "sex", mod, "loao").tolist(), MODEL_COLOURS[c], a)
+    ax.set_xlabel("model")
+    ax.set_title("G  9 features\n→ sex (DNN)")
+    ax = fig.add_subplot(mid[0, 1])
+    bars(ax, [(lab, accuracies(metrics, "sex", mod, "loao").tolist(), MODEL_COLOURS[c], a)
                for lab, mod, c, a in [("DNN", "dnn9", "dnn9", 1.0), ("Ridge", "ridge_feat9", "ridge", 1.0),
                                       ("SVM", "svm_feat9", "svm", 1.0), ("Ridge sh.", "ridge_feat9_shuffled", "ridge", LIGHT),
                                       ("SVM sh.", "svm_feat9_shuffled", "svm", LIGHT)]], 0.5)
-    ax.set_title("H  9 features: DNN vs ridge vs SVM", fontsize=8, loc="left")
-    ax = fig.add_subplot(gs[1, 2])
-    if len(coefs):
-        ax.barh(np.arange(len(coefs)), coefs.to_numpy(), color=MODEL_COLOURS["ridge"])
-        ax.set_yticks(np.arange(len(coefs)), coefs.index, fontsize=6)
-        ax.axvline(0, color="k", lw=0.5)
-    ax.set_xlabel("ridge coefficient (z-scored features; + = male)", fontsize=7)
-    ax.set_title("I  linear predictors of sex", fontsize=8, loc="left")
-    ax = fig.add_subplot(gs[1, 3])
-    _bars(ax, [(lab, accuracies(metrics, "sex", mod, "loao").tolist(), MODEL_COLOURS[c], a)
+    ax.set_xlabel("model (sh.: shuffled labels)")
+    ax.set_title("H  9 features:\nDNN vs ridge vs SVM")
+    ax = fig.add_subplot(mid[0, 2])
+    bars(ax, [(lab, accuracies(metrics, "sex", mod, "loao").tolist(), MODEL_COLOURS[c], a)
                for lab, mod, c, a in [("DNN", "semiconv", "semiconv", 1.0), ("Ridge", "ridge_semiconv", "ridge", 1.0),
                                       ("SVM", "svm_semiconv", "svm", 1.0), ("DNN sh.", "semiconv_shuffled", "semiconv", LIGHT),
                                       ("Ridge sh.", "ridge_semiconv_shuffled", "ridge", LIGHT),
                                       ("SVM sh.", "svm_semiconv_shuffled", "svm", LIGHT)]], 0.5)
-    ax.set_title("K-L  semi-convolutional DNN", fontsize=8, loc="left")
-    _caption(fig, dataset)
+    ax.set_xlabel("model (sh.: shuffled labels)")
+    ax.set_title("K-L  semi-convolutional DNN\nvs ridge vs SVM")
+    ax = fig.add_subplot(gs[2].subgridspec(1, 2, width_ratios=[1, 2])[0, 1])
+    if len(coefs):
+        ax.barh(np.arange(len(coefs)), coefs.to_numpy(), color=MODEL_COLOURS["ridge"])
+        ax.set_yticks(np.arange(len(coefs)), coefs.index)
+        ax.axvline(0, color="k", lw=0.5)
+    else:
+        ax.text(0.5, 0.5, "no features", ha="center", transform=ax.transAxes)
+    style.label_axes(ax, "ridge coefficient (z-scored features; + = male)", "feature")
+    ax.set_title("I  linear predictors of sex")
     return fig
 
 
+@style.styled
 def plot_fig5(metrics: pd.DataFrame, pa: pd.DataFrame, dataset: str) -> plt.Figure:
-    """A per-animal strain CNN accuracy (LOAO); B CNN vs ridge vs SVM with shuffled controls."""
-    fig, axes = plt.subplots(1, 2, figsize=(9, 3.8), gridspec_kw={"wspace": 0.35, "bottom": 0.25})
-    _per_animal_bars(axes[0], pa, 0.5, "strain", "A  CNN, strain, leave-one-animal-out (red WT, blue mutant)")
+    """A per-animal strain CNN accuracy (LOAO); B CNN vs ridge vs SVM with shuffled controls.
+    ``dataset``: see :func:`plot_fig3`."""
+    fig, axes = plt.subplots(1, 2, figsize=(style.PRINT_WIDTH_IN, 3.6),
+                             gridspec_kw={"wspace": 0.3, "bottom": 0.27, "top": 0.78, "left": 0.08, "right": 0.98})
+    levels = group_levels(pa, "strain")
+    per_animal_bars(axes[0], pa, 0.5, "strain", f"A  CNN, {' vs '.join(levels) or 'strain'}\n(leave-one-animal-out)")
+    group_legend(fig, levels)
     groups = [(lab, accuracies(metrics, "strain", mod, "loao").tolist(), MODEL_COLOURS[mod.split("_")[0]], a)
               for lab, mod, a in [("DNN", "cnn", 1.0), ("Ridge", "ridge", 1.0), ("SVM", "svm", 1.0),
                                   ("DNN sh.", "cnn_shuffled", LIGHT), ("Ridge sh.", "ridge_shuffled", LIGHT),
                                   ("SVM sh.", "svm_shuffled", LIGHT)]]
-    _bars(axes[1], groups, 0.5)
-    axes[1].set_title("B  strain: DNN vs ridge vs SVM", fontsize=8, loc="left")
-    _caption(fig, dataset)
+    bars(axes[1], groups, 0.5)
+    axes[1].set_xlabel("model (sh.: shuffled labels)")
+    axes[1].set_title("B  strain: DNN vs ridge vs SVM\n(leave-one-animal-out)")
     return fig
 
 
+@style.styled
 def plot_supplement(pa_loao: pd.DataFrame, pa_random: pd.DataFrame, pa_ind: pd.DataFrame, n_animals: int,
                     colour_by: str, dataset: str) -> plt.Figure:
-    """S1/S2: A per-animal LOAO accuracy with binomial tests; B random-split CV; C individual identity."""
-    fig, axes = plt.subplots(1, 3, figsize=(12, 3.8), gridspec_kw={"wspace": 0.3, "bottom": 0.22})
-    _per_animal_bars(axes[0], pa_loao, 0.5, colour_by, "A  leave-one-animal-out (* binomial p < 0.05)")
-    _per_animal_bars(axes[1], pa_random, 0.5, colour_by, "B  random test sets (individual properties seen)")
-    _per_animal_bars(axes[2], pa_ind, 1.0 / max(n_animals, 1), colour_by, "C  which animal? (chance 1/N)")
-    _caption(fig, dataset)
+    """S1/S2: A per-animal LOAO accuracy with binomial tests; B random-split CV; C individual identity.
+    ``dataset``: see :func:`plot_fig3`."""
+    fig, axes = plt.subplots(1, 3, figsize=(style.PRINT_WIDTH_IN, 3.6), sharey=True,
+                             gridspec_kw={"wspace": 0.15, "bottom": 0.22, "top": 0.78, "left": 0.08, "right": 0.99})
+    per_animal_bars(axes[0], pa_loao, 0.5, colour_by, "A  leave-one-animal-out")
+    per_animal_bars(axes[1], pa_random, 0.5, colour_by, "B  random test sets\n(individuals seen)")
+    per_animal_bars(axes[2], pa_ind, 1.0 / max(n_animals, 1), colour_by, "C  which animal?\n(chance 1/N)")
+    for ax in axes[1:]:
+        ax.set_ylabel("")
+    group_legend(fig, group_levels(pd.concat([pa_loao, pa_random, pa_ind]), colour_by))
     return fig
+
 
 
 def first_layer_filters(state_dict: dict, n: int = 16) -> np.ndarray:

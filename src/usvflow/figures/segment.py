@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import textwrap
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -9,91 +11,140 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from . import style  # noqa: E402
 
-def _show(ax: plt.Axes, img: np.ndarray, cmap: str = "gray", title: str = "") -> None:
-    ax.imshow(img, origin="lower", cmap=cmap, aspect="auto", interpolation="nearest", vmin=0,
-              vmax=255 if img.dtype == np.uint8 else 1)
+GRAY_LABEL = "level (0-255)"
+MASK_LABEL = "mask (1 = call)"
+SHARED = "same pixel axes as the labelled crop at the bottom left of its grid"
+
+
+def _show(ax: plt.Axes, img: np.ndarray, cmap: str = "gray", title: str = "", label: bool = False):
+    """A crop or mask without ticks; ``label`` names its pixel axes, otherwise it is marked as sharing them."""
+    im = ax.imshow(img, origin="lower", cmap=cmap, aspect="auto", interpolation="nearest", vmin=0,
+                   vmax=255 if img.dtype == np.uint8 else 1)
     ax.set_xticks([])
     ax.set_yticks([])
+    if label:
+        style.label_axes(ax, "time", "frequency", "px", "px")
+    else:
+        style.exempt(ax, SHARED)
     if title:
-        ax.set_title(title, fontsize=7)
+        ax.set_title(title, loc="center")
+    return im
 
 
+def _colour_bars(fig, gray, mask, axes) -> None:
+    """One colour bar for the spectrogram crops and one for the masks (every crop shares one of the two)."""
+    if gray is not None:
+        style.colorbar(fig, gray, axes, GRAY_LABEL, shrink=0.45, anchor=(0, 1.0))
+    if mask is not None:
+        style.colorbar(fig, mask, axes, MASK_LABEL, shrink=0.45, anchor=(0, 0.0), ticks=[0, 1])
+
+
+@style.styled
 def plot_refinement(steps: pd.DataFrame, images: np.ndarray, truth: np.ndarray | None,
                     examples: dict[str, np.ndarray], out: str, note: str) -> None:
     """Fig 3: Dice and accuracy of each refinement step against the truth, and example masks per step."""
     names = list(examples)
     n_ex = len(images)
-    fig = plt.figure(figsize=(max(8, 1.3 * (len(names) + 2)), 3 + 1.3 * n_ex))
-    gs = fig.add_gridspec(1 + n_ex, len(names) + 2, height_ratios=[2.2] + [1] * n_ex)
+    ncol = len(names) + 2
+    fig = plt.figure(figsize=(style.PRINT_WIDTH_IN, 3 + 1.0 * n_ex))
+    gs = fig.add_gridspec(2 + n_ex, ncol, height_ratios=[2.4, 1.2] + [1] * n_ex, hspace=0.3, wspace=0.1)
     ax = fig.add_subplot(gs[0, :])
-    labels = [f"{r.step} {r['round']}" if r.step != "threshold" else "threshold" for _, r in steps.iterrows()]
+    labels = [textwrap.fill(str(r.step), 14) + (f"\nround {r['round']}" if r.step != "threshold" else "")
+              for _, r in steps.iterrows()]
     x = np.arange(len(steps))
+    handles = []
     if "dice_mean" in steps:
-        ax.errorbar(x, steps["dice_mean"], yerr=steps["dice_sem"], marker="o", color="tab:blue",
-                    label="Dice vs truth (call crops)")
+        handles.append(ax.errorbar(x, steps["dice_mean"], yerr=steps["dice_sem"], marker="o", color="tab:blue",
+                                   label="Dice ×100 vs truth (call crops)"))
         ax2 = ax.twinx()
-        ax2.errorbar(x, steps["accuracy_mean"], yerr=steps["accuracy_sem"], marker="s", color="tab:red",
-                     label="pixel accuracy (%)")
+        handles.append(ax2.errorbar(x, steps["accuracy_mean"], yerr=steps["accuracy_sem"], marker="s",
+                                    color="tab:red", label="pixel accuracy (%, right axis)"))
         ax2.set_ylabel("pixel accuracy (%)", color="tab:red")
+        ax2.spines["right"].set_visible(True)
         if "noise_empty_pct" in steps:
             ok = steps["noise_empty_pct"].notna()
-            ax.plot(x[ok], steps.loc[ok, "noise_empty_pct"], "^--", color="tab:green",
-                    label="noise crops left empty (%)")
-    ax.set_xticks(x, labels, rotation=20, fontsize=7)
-    ax.set_ylabel("Dice ×100 / % empty")
-    ax.legend(loc="lower left", fontsize=7)
-    ax.set_title(f"Automated dataset refinement scored against the truth\n{note}", fontsize=8)
+            handles += ax.plot(x[ok], steps.loc[ok, "noise_empty_pct"], "^--", color="tab:green",
+                               label="noise crops left empty (%)")
+    ax.set_xticks(x, labels)
+    style.label_axes(ax, "refinement step", "Dice ×100 / % empty")
+    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(0, -0.5), ncol=3, frameon=False)
+    ax.set_title("A  automated dataset refinement scored against the truth")
+    gray = mask = None
+    cells = []
     for i in range(n_ex):
-        _show(fig.add_subplot(gs[1 + i, 0]), images[i], title="spectrogram" if i == 0 else "")
+        bottom = i == n_ex - 1
+        cells.append(fig.add_subplot(gs[2 + i, 0]))
+        gray = _show(cells[-1], images[i], title="B  spectrogram" if i == 0 else "", label=bottom)
         if truth is not None:
-            _show(fig.add_subplot(gs[1 + i, 1]), truth[i], "viridis", "truth" if i == 0 else "")
+            cells.append(fig.add_subplot(gs[2 + i, 1]))
+            mask = _show(cells[-1], truth[i], "viridis", "truth" if i == 0 else "")
         for j, name in enumerate(names):
-            _show(fig.add_subplot(gs[1 + i, j + 2]), examples[name][i], "viridis", name if i == 0 else "")
-    fig.tight_layout()
-    fig.savefig(out)
-    plt.close(fig)
+            cells.append(fig.add_subplot(gs[2 + i, j + 2]))
+            mask = _show(cells[-1], examples[name][i], "viridis", name if i == 0 else "")
+    _colour_bars(fig, gray, mask, cells)
+    fig.suptitle("SqueakOut Fig 3  Refinement of the training masks", x=0.01, ha="left", fontweight="bold")
+    style.save(fig, out, note)
 
 
+@style.styled
 def plot_augmentations(image: np.ndarray, mask: np.ndarray, single: dict[str, tuple[np.ndarray, np.ndarray]],
                        combined: list[tuple[np.ndarray, np.ndarray, list[str]]], out: str, note: str) -> None:
     """Fig 5: (A) an example crop, (B) each augmentation alone, (C) random draws of the paper's policy."""
     ncol = max(len(single), len(combined)) + 1
-    fig, axes = plt.subplots(4, ncol, figsize=(1.5 * ncol, 6.2))
+    fig, axes = plt.subplots(4, ncol, figsize=(style.PRINT_WIDTH_IN, 6.4), gridspec_kw={"hspace": 0.55,
+                                                                                       "wspace": 0.1})
     for ax in axes.flat:
         ax.axis("off")
-    _show(axes[0, 0], image, title="(A) example")
-    _show(axes[1, 0], mask.astype(float), "viridis", "mask")
+    gray = _show(axes[0, 0], image, title="A  example")
+    axes[0, 0].axis("on")
+    mask = _show(axes[1, 0], mask.astype(float), "viridis", "its mask", label=True)
+    axes[1, 0].axis("on")
     for j, (name, (im, mk)) in enumerate(single.items(), start=1):
-        _show(axes[0, j], im, title=f"(B) {name}")
-        _show(axes[1, j], mk.astype(float), "viridis")
+        for r, (img, cmap) in enumerate([(im, "gray"), (mk.astype(float), "viridis")]):
+            _show(axes[r, j], img, cmap, ("B  " if j == 1 else "") + name if r == 0 else "")
+            axes[r, j].axis("on")
     for j, (im, mk, applied) in enumerate(combined, start=1):
-        _show(axes[2, j], im, title="(C) " + (" + ".join(applied) or "none"))
-        _show(axes[3, j], mk.astype(float), "viridis")
-    fig.suptitle(f"Augmentations (image above its mask)\n{note}", fontsize=8)
-    fig.tight_layout()
-    fig.savefig(out)
-    plt.close(fig)
+        title = ("C  " if j == 1 else "") + ("\n+ ".join(applied) or "none")
+        for r, (img, cmap) in enumerate([(im, "gray"), (mk.astype(float), "viridis")], start=2):
+            _show(axes[r, j], img, cmap, title if r == 2 else "")
+            axes[r, j].axis("on")
+    for ax in axes.flat:  # no empty cell in the grid
+        if not ax.axison:
+            ax.remove()
+    _colour_bars(fig, gray, mask, [a for a in axes.flat if a.axison])
+    fig.suptitle("SqueakOut Fig 5  Augmentations: A a training crop, B each augmentation alone, C random draws "
+                 "of the\ntraining policy (augmentations combined); each image above its mask", x=0.01, ha="left",
+                 fontweight="bold")
+    style.save(fig, out, note)
 
 
+@style.styled
 def plot_examples(images: np.ndarray, columns: dict[str, np.ndarray], scores: dict[str, tuple[np.ndarray, np.ndarray]],
                   out: str, note: str) -> None:
     """Fig 6: spectrogram, truth and each method's mask, with per-image accuracy (red) and Dice (blue)."""
     n = len(images)
     names = list(columns)
-    fig, axes = plt.subplots(n, len(names) + 1, figsize=(1.7 * (len(names) + 1), 1.6 * n + 0.6))
+    height = 1.25 * n + 1.0
+    fig, axes = plt.subplots(n, len(names) + 1, figsize=(min(style.PRINT_WIDTH_IN, 1.5 * (len(names) + 1) + 0.8),
+                                                        height),
+                             gridspec_kw={"wspace": 0.1, "hspace": 0.25, "top": 1 - 0.75 / height})
     axes = np.atleast_2d(axes)
+    gray = mask = None
     for i in range(n):
-        _show(axes[i, 0], images[i], title="spectrogram" if i == 0 else "")
+        bottom = i == n - 1
+        gray = _show(axes[i, 0], images[i], title="spectrogram" if i == 0 else "", label=bottom)
         for j, name in enumerate(names, start=1):
-            _show(axes[i, j], columns[name][i].astype(float), "viridis", name if i == 0 else "")
+            mask = _show(axes[i, j], columns[name][i].astype(float), "viridis", name if i == 0 else "")
             if name in scores:
                 acc, dice = scores[name]
-                axes[i, j].text(0.02, 0.97, f"{acc[i] * 100:.1f}", color="red", fontsize=7, va="top",
-                                transform=axes[i, j].transAxes)
-                axes[i, j].text(0.98, 0.97, f"{dice[i] * 100:.1f}", color="deepskyblue", fontsize=7, va="top",
-                                ha="right", transform=axes[i, j].transAxes)
-    fig.suptitle(f"Held-out test crops: accuracy (red, %) and Dice (blue) per image\n{note}", fontsize=8)
-    fig.tight_layout()
-    fig.savefig(out)
-    plt.close(fig)
+                box = {"boxstyle": "square,pad=0.1", "fc": "black", "alpha": 0.6, "lw": 0}
+                axes[i, j].text(0.03, 0.96, f"{acc[i] * 100:.1f}", color="#ff6060", va="top",
+                                transform=axes[i, j].transAxes, fontsize=7, bbox=box)
+                axes[i, j].text(0.97, 0.96, f"{dice[i] * 100:.1f}", color="deepskyblue", va="top", ha="right",
+                                transform=axes[i, j].transAxes, fontsize=7, bbox=box)
+    _colour_bars(fig, gray, mask, list(axes.flat))
+    fig.suptitle("SqueakOut Fig 6  Held-out test crops\nper image: pixel accuracy (red, %) and Dice ×100 (blue)",
+                 x=0.01, ha="left", fontweight="bold")
+    style.save(fig, out, note)

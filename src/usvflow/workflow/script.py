@@ -15,7 +15,9 @@ def script_main(func: Callable[[Any], None]) -> Callable[[Any], None]:
     """Run a script body with stdout/stderr going to ``snakemake.log[0]``.
 
     Bad input (:class:`InputError`) ends the job with one line in the log and on the console;
-    anything else is a bug and keeps its traceback in the log.
+    anything else is a bug and keeps its traceback in the log. A rule that passes ``params.data`` (the data
+    notice's caption: every plotting rule does) draws in the shared figure style, and every figure it saves
+    carries the data tag (:func:`usvflow.figures.style.script_figures`).
     """
 
     @functools.wraps(func)
@@ -27,6 +29,11 @@ def script_main(func: Callable[[Any], None]) -> Callable[[Any], None]:
                 log = stack.enter_context(open(log_path, "w"))
                 stack.enter_context(contextlib.redirect_stdout(log))
                 stack.enter_context(contextlib.redirect_stderr(log))
+            caption = getattr(smk.params, "data", None) if hasattr(smk, "params") else None
+            if isinstance(caption, str):
+                from ..figures.style import script_figures  # matplotlib only for scripts that draw
+
+                stack.enter_context(script_figures(caption))
             try:
                 func(smk)
             except InputError as err:

@@ -1,0 +1,193 @@
+"""What can be checked of a figure by code, as a reviewer would read it: text size on paper, overlapping text,
+labelled axes, colour bars for images, a key for every colour, no empty panels, the data tag. Used by the figure tests; usable on any
+matplotlib figure before it is saved (``audit(fig)`` lists the problems, empty when none)."""
+
+from __future__ import annotations
+
+import numpy as np
+from matplotlib.colors import to_rgba
+from matplotlib.figure import Figure
+from matplotlib.text import Text
+
+from .style import MIN_PT, exemption, find_tag, is_simulated, printed_pt
+
+OVERLAP_PX = 1.0  # two texts overlap when their boxes share more than this many pixels (at 100 dpi) each way
+
+
+def drawn_texts(fig: Figure) -> list[Text]:
+    """Every text artist the renderer draws (tick labels included), each once, in drawing order."""
+    renderer = fig.canvas.get_renderer()
+    original = renderer.draw_text
+    drawn: dict[int, Text] = {}
+
+    def record(gc, x, y, s, prop, angle, ismath=False, mtext=None):
+        if mtext is not None and str(s).strip():
+            drawn.setdefault(id(mtext), mtext)
+        return original(gc, x, y, s, prop, angle, ismath=ismath, mtext=mtext)
+
+    renderer.draw_text = record
+    try:
+        fig.canvas.draw()
+    finally:
+        del renderer.draw_text
+    return list(drawn.values())
+
+
+def _name(t: Text) -> str:
+    where = (t.axes.get_title(loc="left") or t.axes.get_title()) if t.axes is not None else "figure"
+    return f"{t.get_text()[:40]!r} (in {where[:30]!r})"
+
+
+def small_texts(fig: Figure, texts: list[Text]) -> list[str]:
+    """Texts printed smaller than :data:`MIN_PT` once the figure is shrunk to the page width."""
+    return [f"text {printed_pt(t.get_fontsize(), fig):.1f} pt on paper < {MIN_PT:g}: {_name(t)}"
+            for t in texts if printed_pt(t.get_fontsize(), fig) < MIN_PT - 1e-6]
+
+
+def overlapping_texts(fig: Figure, texts: list[Text]) -> list[str]:
+    """Pairs of texts whose boxes overlap by more than :data:`OVERLAP_PX` both ways."""
+    renderer = fig.canvas.get_renderer()
+    boxes = np.array([t.get_window_extent(renderer).extents for t in texts]).reshape(-1, 4)
+    if not len(boxes):
+        return []
+    x0, y0, x1, y1 = boxes.T
+    w = np.clip(np.minimum(x1[:, None], x1[None]) - np.maximum(x0[:, None], x0[None]), 0, None)
+    h = np.clip(np.minimum(y1[:, None], y1[None]) - np.maximum(y0[:, None], y0[None]), 0, None)
+    tol = OVERLAP_PX * fig.dpi / 100
+    out = []
+    for i, j in zip(*np.nonzero(np.triu((w > tol) & (h > tol), 1))):
+        out.append(f"overlapping text: {_name(texts[i])} and {_name(texts[j])}")
+    return out
+
+
+def texts_over_panels(fig: Figure, texts: list[Text]) -> list[str]:
+    """An axes' text (tick label, axis label, title, note) lying over another axes' plotting area."""
+    renderer = fig.canvas.get_renderer()
+    drawn = {id(t) for t in texts}
+    out = []
+    panels = [a for a in fig.axes if a.get_visible() and not hasattr(a, "_colorbar")]
+    tol = OVERLAP_PX * fig.dpi / 100
+    for owner in panels:
+        family = set(owner.get_shared_x_axes().get_siblings(owner)) | set(owner.get_shared_y_axes().get_siblings(owner))
+        own = [t for t in owner.findobj(Text) if id(t) in drawn]
+        for other in panels:
+            if other is owner or (other in family and other.bbox.overlaps(owner.bbox)):
+                continue
+            box = other.bbox
+            for t in own:
+                e = t.get_window_extent(renderer)
+                w = min(e.x1, box.x1) - max(e.x0, box.x0)
+                h = min(e.y1, box.y1) - max(e.y0, box.y0)
+                if w > tol and h > tol:
+                    out.append(f"text over another panel: {_name(t)} over axes "
+                               f"{(other.get_title(loc='left') or other.get_title())[:30]!r}")
+    return out
+
+
+def _label_given(ax, axis: str) -> bool:
+    """The axes, or an axes sharing this axis with it (a twin, a shared row/column), shows a label."""
+    get = {"x": lambda a: a.get_xlabel(), "y": lambda a: a.get_ylabel(), "z": lambda a: a.get_zlabel()}[axis]
+    if get(ax).strip():
+        return True
+    if axis == "z":
+        return False
+    group = (ax.get_shared_x_axes() if axis == "x" else ax.get_shared_y_axes()).get_siblings(ax)
+    return any(get(a).strip() for a in group if a.get_visible())
+
+
+def axes_problems(fig: Figure) -> list[str]:
+    """Unlabelled axes, images without colour bar, empty panels (an exemption must say why)."""
+    out = []
+    # An image shares a colour bar with another one of the same colour map and limits.
+    scales = {(im.get_cmap().name, im.get_clim()) for ax in fig.axes for im in ax.images if im.colorbar is not None}
+    for k, ax in enumerate(fig.axes):
+        if not ax.get_visible():
+            continue
+        name = f"axes {k} {(ax.get_title(loc='left') or ax.get_title())[:30]!r}"
+        if hasattr(ax, "_colorbar"):
+            if not (ax.get_ylabel().strip() or ax.get_xlabel().strip()):
+                out.append(f"{name}: colour bar without label")
+            continue
+        has_data = ax.has_data() or bool(ax.texts) or bool(getattr(ax, "tables", []))
+        if not has_data:
+            out.append(f"{name}: empty panel")
+            continue
+        if exemption(ax):
+            continue
+        for im in ax.images:
+            if im.colorbar is None and (im.get_cmap().name, im.get_clim()) not in scales:
+                out.append(f"{name}: image without colour bar")
+        if not (getattr(ax, "_axis3don", False) if ax.name == "3d" else ax.axison):
+            if ax.images or ax.collections or ax.lines:
+                out.append(f"{name}: data drawn without axes")
+            continue
+        for axis in ("x", "y", "z") if ax.name == "3d" else ("x", "y"):
+            if not _label_given(ax, axis):
+                out.append(f"{name}: no {axis} label")
+    return out
+
+
+def _chromatic(rgba) -> bool:
+    r, g, b, a = rgba
+    return a > 0.05 and max(r, g, b) - min(r, g, b) > 0.15
+
+
+def _colours(ax) -> set[tuple]:
+    """The distinct non-grey colours of an axes' bars, lines and few-coloured point sets."""
+    out: set[tuple] = set()
+    for p in ax.patches:
+        if p.get_fill() and _chromatic(to_rgba(p.get_facecolor())):
+            out.add(tuple(np.round(to_rgba(p.get_facecolor()), 2)))
+    for line in ax.lines:
+        if line.get_visible() and _chromatic(to_rgba(line.get_color())):
+            out.add(tuple(np.round(to_rgba(line.get_color()), 2)))
+    for coll in ax.collections:
+        fc = np.unique(np.round(np.atleast_2d(coll.get_facecolor()), 2), axis=0)
+        if coll.get_array() is None and len(fc) <= 10:
+            out.update(tuple(c) for c in fc if _chromatic(c))
+    return out
+
+
+def colour_key_problems(fig: Figure) -> list[str]:
+    """Axes drawing two or more colours with nothing saying what they mean: no legend (its own or the
+    figure's), no colour bar, no text in those colours (direct labels)."""
+    if fig.legends:
+        return []
+    out = []
+    for k, ax in enumerate(fig.axes):
+        if not ax.get_visible() or hasattr(ax, "_colorbar") or exemption(ax):
+            continue
+        if len(_colours(ax)) < 2 or ax.get_legend() is not None:
+            continue
+        texts = ax.texts + [ax.title, ax._left_title, ax.yaxis.label] + ax.get_xticklabels()  # noqa: SLF001
+        if any(_chromatic(to_rgba(t.get_color())) for t in texts if t.get_text()):
+            continue
+        twins = ax.get_shared_x_axes().get_siblings(ax)
+        if any(a.get_legend() is not None for a in twins):
+            continue
+        out.append(f"axes {k} {(ax.get_title(loc='left') or ax.get_title())[:30]!r}: colours without a legend")
+    return out
+
+
+def tag_problems(fig: Figure, texts: list[Text], simulated: bool) -> list[str]:
+    """The data tag is there, says SIMULATED when the data are, and sits above every other text."""
+    tag = find_tag(fig)
+    if tag is None:
+        return ["no data tag"]
+    out = []
+    if simulated and not is_simulated(tag.get_text()):
+        out.append(f"data tag does not say SIMULATED: {tag.get_text()!r}")
+    renderer = fig.canvas.get_renderer()
+    top = tag.get_window_extent(renderer).y0
+    above = [t for t in texts if t is not tag and t.get_window_extent(renderer).y1 > top + 1]
+    out += [f"text above the data tag: {_name(t)}" for t in above]
+    return out
+
+
+def audit(fig: Figure, simulated: bool = True) -> list[str]:
+    """Every problem found in ``fig`` (empty list: the figure passes)."""
+    texts = drawn_texts(fig)
+    tag = find_tag(fig)
+    body = [t for t in texts if t is not tag]
+    return (small_texts(fig, texts) + overlapping_texts(fig, body) + texts_over_panels(fig, body) + axes_problems(fig)
+            + colour_key_problems(fig) + tag_problems(fig, texts, simulated))
