@@ -33,10 +33,11 @@ def main(smk):
     comparisons = {"cnn_vs_ridge": pm.paired(acc["cnn"], acc["ridge"]), "cnn_vs_svm": pm.paired(acc["cnn"], acc["svm"])}
     fig = pm.plot_fig3(metrics, curve, f"held-out {Path(pick).parts[-2]}" if pick else "", filters, pa, smk.params.dataset,
                        comparisons)
-    # The background-only control (usvflow.classify.confound), in one sentence above the panels.
+    # The background-only control (usvflow.classify.confound), in one sentence below the panels.
     confound = json.loads(Path(inp.confound[0]).read_text()) if len(inp.confound) else None
     if confound:
-        fig.text(0.01, 0.99, "\n".join(textwrap.wrap(confound["sentence"], 190)), fontsize=5.5, va="top",
+        # below the panels (the figure is saved with a tight box, so it stays in), at the style's minimum size
+        fig.text(0.01, -0.01, "\n".join(textwrap.wrap(confound["sentence"], 120)), fontsize=7, va="top",
                  color="firebrick" if confound.get("flagged") else "0.3")
     fig.savefig(smk.output.figure)
     # The report's caption: the template, and the control's sentence where it ran.
