@@ -242,7 +242,7 @@ def _train_with_aux(model, inputs, inputs_eval, augment, y, train_idx, test_idx,
                          augment=aug, batch_size=int(settings.get("batch_size", 64)),
                          curve_every=int(settings.get("curve_every", 10)), device=device, log=log,
                          runtime=settings,
-                         class_weight_power=float(settings.get("class_weight_power", 0.5)))
+                         class_weight_power=float(settings.get("class_weight_power", 1.0)))
 
 
 def write_json(path: str, obj: dict[str, Any]) -> None:
