@@ -46,21 +46,25 @@ def write_stats(path: str | Path, figure: str, dataset: str, values: dict, rows:
         json.dump(_plain({"figure": figure, "dataset": dataset, "values": values, "rows": rows}), fh, indent=2)
 
 
+def _values_and_sem(x: Iterable[float], scale: float) -> tuple[np.ndarray, float]:
+    """The finite values of ``x`` times ``scale`` and their SEM (NaN with fewer than two)."""
+    a = np.asarray([v for v in x if v is not None and np.isfinite(v)], float) * scale
+    return a, (a.std(ddof=1) / np.sqrt(a.size) if a.size > 1 else float("nan"))
+
+
 def mean_sem(x: Iterable[float], scale: float = 100.0, unit: str = " %", digits: int = 1) -> str:
     """``mean ± SEM`` across folds or animals, as the paper reports them (scaled to % by default)."""
-    a = np.asarray([v for v in x if v is not None and np.isfinite(v)], float) * scale
+    a, sem = _values_and_sem(x, scale)
     if a.size == 0:
         return "n/a"
-    sem = a.std(ddof=1) / np.sqrt(a.size) if a.size > 1 else float("nan")
     return f"{a.mean():.{digits}f} ± {sem:.{digits}f}{unit} (n={a.size})"
 
 
 def median_sem(x: Iterable[float], scale: float = 100.0, unit: str = " %", digits: int = 1) -> str:
     """``median ± SEM (mean …)``: the paper's form where it reports medians (Fig 3D, S1), the mean beside it."""
-    a = np.asarray([v for v in x if v is not None and np.isfinite(v)], float) * scale
+    a, sem = _values_and_sem(x, scale)
     if a.size == 0:
         return "n/a"
-    sem = a.std(ddof=1) / np.sqrt(a.size) if a.size > 1 else float("nan")
     return f"{np.median(a):.{digits}f} ± {sem:.{digits}f}{unit} median ± SEM (mean {a.mean():.{digits}f}{unit}, n={a.size})"
 
 
