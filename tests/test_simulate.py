@@ -139,6 +139,23 @@ def test_group_effects_point_the_configured_way(sim):
     assert abs(means.loc["F", "freq"] - means.loc["M", "freq"]) < 0.5 * sd
 
 
+def test_strain_cohort_males_carry_the_male_effect(sim):
+    """A strain-cohort mouse is a male: with no individual spread its shifts are the male half of the sex
+    effect plus its strain's half of the strain effect, so a sex model can be applied to it."""
+    sim["effects"]["individual_sd"] = 0.0
+    sim["effects"]["individual_sd_by_property"] = {}
+    eff, spread = sim["effects"], sim["spread"]
+    for strain, sign in (("WT", -0.5), ("cortexless", 0.5)):
+        spec = RecordingSpec(f"strain_{strain}", "strain", "X01", "M", strain, strain, 60.0)
+        prof = animal_profile(sim, spec)
+        expected = (-0.5 * eff["sex"].get("log_duration", 0.0)
+                    + sign * eff["strain"].get("log_duration", 0.0)) * spread["log_duration"]
+        assert prof.log_duration_shift == pytest.approx(expected)
+        male = animal_profile(sim, RecordingSpec("sex_M01", "sex", "M01", "M", "C57BL/6", "M", 60.0))
+        assert prof.level_db == pytest.approx(male.level_db + sign * eff["strain"].get("volume", 0.0)
+                                              * spread["level_db"])
+
+
 def test_presets_plan_the_papers_cohorts(sim):
     paper = plan_cohorts(sim, "paper")
     sex = [s for s in paper if s.cohort == "sex"]

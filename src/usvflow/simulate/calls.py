@@ -51,19 +51,25 @@ def animal_profile(sim: dict, spec: RecordingSpec) -> AnimalProfile:
     pop, spread, eff = sim["population"], sim["spread"], sim["effects"]
     # +1/2 for one level of the contrast, -1/2 for the other, so the group difference equals the effect.
     levels = {"sex": {"F": 0.5, "M": -0.5}, "strain": {"WT": -0.5, "cortexless": 0.5}}
-    sign = levels[spec.cohort][spec.group]
-    group_eff: dict = eff[spec.cohort]
+    # Every animal carries its sex's effect, whichever cohort it belongs to (the strain cohort's males
+    # are males too, so a sex model can be applied to them); the strain cohort adds its strain effect.
+    contrasts = [(levels["sex"][spec.sex], eff["sex"])]
+    if spec.cohort != "sex":
+        contrasts.append((levels[spec.cohort][spec.group], eff[spec.cohort]))
     ind_default = float(eff["individual_sd"])
     ind_by_property: dict = eff.get("individual_sd_by_property", {})
 
+    def group_shift(name: str) -> float:
+        return sum(sign * float(effects.get(name, 0.0)) for sign, effects in contrasts)
+
     def shifted(name: str) -> float:
         ind = float(ind_by_property.get(name, ind_default))
-        return sign * float(group_eff.get(name, 0.0)) + ind * rng.standard_normal()
+        return group_shift(name) + ind * rng.standard_normal()
 
     logits = np.log(np.array([pop["type_probs"][t] for t in CALL_TYPES], dtype=float))
-    type_eff = group_eff.get("type_logits", {})
     for i, t in enumerate(CALL_TYPES):
-        logits[i] += sign * float(type_eff.get(t, 0.0)) + ind_default * rng.standard_normal()
+        type_shift = sum(sign * float(effects.get("type_logits", {}).get(t, 0.0)) for sign, effects in contrasts)
+        logits[i] += type_shift + ind_default * rng.standard_normal()
     probs = np.exp(logits - logits.max())
     probs /= probs.sum()
 
