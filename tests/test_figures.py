@@ -350,6 +350,9 @@ def test_fig7_passes_the_checks(tmp_path, audited):
               "n_female_animals": 4, "significant_clusters": 1}
     with style.script_figures(NOTICE["caption"]):
         plot_fig7(calls, grid, images, values, NOTICE["cohort"]).savefig(tmp_path / "fig7.pdf")
+        noise = pd.DataFrame({"noise_like": rng.random(n) < 0.2,
+                              "truth": rng.choice(["none", "click", "movement", "unmatched"], n)})
+        plot_fig7(calls, grid, images, values, NOTICE["cohort"], noise).savefig(tmp_path / "fig7_noise.pdf")
     plt.close("all")
     _assert_clean(audited)
 
