@@ -501,3 +501,29 @@ def test_display_floor_keeps_a_stationary_tone_visible():
     assert np.median(db[tone]) > 8
     others = np.delete(np.arange(freqs.size), tone)
     assert abs(np.median(db[others])) < 1.0
+
+
+def test_recording_overview_has_its_key_colour_bar_and_tag(tmp_path, monkeypatch):
+    """The per-recording overview PNG (a screen image, not a printed figure: text size is not checked):
+    labelled axes, a colour bar, a key for the boxes and, given a data notice, the data tag."""
+    from usvflow.detect import detect_file
+    from usvflow.figures.detection import plot_overview
+
+    _wav(tmp_path / "rec.wav")
+    det = detect_file(tmp_path / "rec.wav", "default", overview=True)
+    saved = []
+    original = Figure.savefig
+
+    def savefig(self, fname, *args, **kwargs):
+        texts = checks.drawn_texts(self)
+        tag = style.find_tag(self)
+        saved.append(checks.axes_problems(self) + checks.colour_key_problems(self)
+                     + checks.overlapping_texts(self, [t for t in texts if t is not tag])
+                     + checks.tag_problems(self, texts, simulated=True))
+        return original(self, fname, *args, **kwargs)
+
+    monkeypatch.setattr(Figure, "savefig", savefig)
+    plot_overview(det, tmp_path / "rec.png", note=NOTICE["caption"])
+    assert saved == [[]] and (tmp_path / "rec.png").stat().st_size > 0
+    plot_overview(det, tmp_path / "untagged.png")
+    assert saved[1] == ["no data tag"]
