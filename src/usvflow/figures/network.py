@@ -28,7 +28,9 @@ SEX_NAME = {"F": "female", "M": "male"}
 # same image pooled to a coarser grid, over the same extent.
 IMAGE_EXTENT = (0, 100, 25, 125)
 INPUT_LABEL = "input level"
-ACTIVATION_LABEL = "activation ÷ the layer's max"
+ACTIVATION_LABEL = "activation ÷ the layer's max (grey: no unit)"
+# An FC layer's units fill a near-square grid; the cells past the last unit are grey, not a colour of the scale.
+UNITS_CMAP = plt.get_cmap("magma").with_extremes(bad="0.8")
 RECONSTRUCTION_LABEL = "reconstruction ÷ its max |value|"
 
 
@@ -78,7 +80,7 @@ def _example_block(fig: plt.Figure, spec, examples: dict[str, dict[str, Any]], k
             a = fig.add_subplot(grid[r, li + 3])
             if key == "activations":
                 layer_im = a.imshow(_scaled(_activation_image(ex["activations"][li]), False), origin="lower",
-                                    aspect="auto", cmap="magma", vmin=0, vmax=1, interpolation="nearest")
+                                    aspect="auto", cmap=UNITS_CMAP, vmin=0, vmax=1, interpolation="nearest")
                 style.exempt(a, "activation map: the layer's units (conv: positions, FC: units on a grid), "
                                 "no physical axes; shared colour bar")
             else:
