@@ -57,7 +57,9 @@ def learning_curve_panels(fig, spec, curve: pd.DataFrame, curves: pd.DataFrame |
     top.set_yticks([0, 50, 100])
     top.tick_params(labelbottom=False)
     style.label_axes(top, None, "test accuracy", y_unit="%")
-    top.legend(handles=handles, frameon=False, loc="best", handlelength=1.2, borderaxespad=0.1)
+    # the key below the panel, where it covers no curve
+    bottom.legend(handles=handles, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.5), handlelength=1.2,
+                  borderaxespad=0.0)
     top.set_title("B  learning curves (test set of a\nfold: one animal, so one sex)")
     if len(curve):
         bottom.plot(curve["iteration"], curve["train_loss"] if "train_loss" in curve else np.nan, color=LOSS, lw=1,
@@ -67,4 +69,5 @@ def learning_curve_panels(fig, spec, curve: pd.DataFrame, curves: pd.DataFrame |
         twin.set_ylabel("|Δw| / iteration", color=CHANGE)
         twin.spines["right"].set_visible(True)
     style.label_axes(bottom, "iteration", "train loss")
-    bottom.text(0.98, 0.95, curve_label, transform=bottom.transAxes, ha="right", va="top")
+    bottom.text(0.98, 0.95, f"one fold: {curve_label}" if curve_label else "", transform=bottom.transAxes, ha="right",
+                va="top")
