@@ -15,6 +15,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.colors import TwoSlopeNorm  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
+from matplotlib.patches import Patch  # noqa: E402
 
 from ..report import paper  # noqa: E402
 from . import style  # noqa: E402
@@ -269,16 +270,18 @@ def _cluster_panel(ax: plt.Axes, table: pd.DataFrame, best: Any, overall: dict[s
     """I: each cluster's male share (bars) and noise shares (markers); the dominant cluster outlined."""
     x = np.arange(len(table))
     ax.bar(x, table["male"], color=[MALE if m >= overall["male"] else FEMALE for m in table["male"]], alpha=0.5,
-           edgecolor=["k" if c == best else "none" for c in table.index], linewidth=1.2, label="male")
+           edgecolor=["k" if c == best else "none" for c in table.index], linewidth=1.2)
     ax.plot(x, table["noise_like"], "v", color="k", ms=4, ls="", label="noise-like")
     if table["truth_noise"].notna().any():
         ax.plot(x, table["truth_noise"], "o", mfc="none", color="k", ms=4, ls="", label="sim. noise")
     ax.axhline(overall["male"], color="0.5", lw=0.8, ls="--", label="male, all")
-    ax.set_xticks(x, [f"{c}{'*' if c == best else ''}" for c in table.index])
+    ax.set_xticks(x, [f"{c}{'*' if c == best else ''}" for c in table.index], rotation=90 if len(x) > 12 else 0)
     ax.set_ylim(0, 140)
     ax.set_yticks(range(0, 101, 25))
     style.label_axes(ax, "cluster (* most sex-dominated)", "share of its calls", y_unit="%")
-    ax.legend(frameon=False, loc="upper left", ncol=2, handlelength=1.0, columnspacing=0.8)
+    handles = [Patch(color=c, alpha=0.5, label=f"male share {w} all calls") for c, w in ((MALE, "≥"), (FEMALE, "<"))]
+    handles += ax.get_legend_handles_labels()[0]
+    ax.legend(handles=handles, frameon=False, loc="upper left", ncol=2, handlelength=1.0, columnspacing=0.8)
     ax.set_title("I  clusters: male share and noise")
 
 
@@ -291,10 +294,16 @@ def _noise_line(values: dict[str, Any], table: pd.DataFrame | None, best: Any, o
     if np.isfinite(row["truth_noise"]):
         text += (f"; {row['truth_noise']:.0f} % of its calls lie on a simulated click, movement or burst "
                  f"(all calls {overall['truth_noise']:.0f} %)")
+    key = "truth_noise" if table["truth_noise"].notna().any() else "noise_like"
+    worst = table[key].idxmax()
+    if worst != best:
+        w = table.loc[worst]
+        text += (f". Noisiest cluster: {worst}, {w['n']:.0f} calls, {w['male']:.0f} % male, "
+                 f"{w[key]:.0f} % {'on simulated noise' if key == 'truth_noise' else 'noise-like'}")
     return text
 
 
-def _summary_lines(values: dict[str, Any], best: Any) -> str:
+def _summary_lines(values: dict[str, Any], best: Any, width: int = 105) -> str:
     cnn_conf = values.get("cnn_accuracy_confident")
     lines = [f"calls: {values.get('n_calls')} ({values.get('n_female')} F, {values.get('n_male')} M); "
              f"with a held-out CNN score: {values.get('n_with_score')}; confident: {values.get('n_confident')}"
@@ -308,7 +317,7 @@ def _summary_lines(values: dict[str, Any], best: Any) -> str:
                      f"p = {values['dominant_cluster_p_bonferroni']:.1e}; calls from {values['dominant_cluster_male_animals']}"
                      f"/{values['n_male_animals']} males, {values['dominant_cluster_female_animals']}/"
                      f"{values['n_female_animals']} females; {values['significant_clusters']} clusters significant")
-    return "\n".join(textwrap.fill(line, 78) for line in lines)
+    return "\n".join(textwrap.fill(line, width) for line in lines)
 
 
 @style.styled
@@ -319,9 +328,9 @@ def plot_fig7(calls: pd.DataFrame, grid: dict[str, np.ndarray], images: np.ndarr
     ``noise``) each cluster's male share beside its share of noise-like calls. ``noise``: one row per image
     (``noise_like``; ``truth``: the simulated noise event under the call, see
     :func:`usvflow.features.noise.truth_noise`). ``subtitle``: see :func:`plot_fig6`."""
-    fig = plt.figure(figsize=(style.PRINT_WIDTH_IN, 9.8))
-    gs = fig.add_gridspec(4, 3, height_ratios=[2.2, 2.2, 1.6, 1.9], hspace=0.55, wspace=0.3, top=0.9,
-                          bottom=0.05, left=0.06, right=0.94)
+    fig = plt.figure(figsize=(style.PRINT_WIDTH_IN, 10.6))
+    gs = fig.add_gridspec(5, 3, height_ratios=[2.2, 2.2, 1.6, 1.9, 0.8], hspace=0.6, wspace=0.3, top=0.9,
+                          bottom=0.03, left=0.06, right=0.94)
     order = np.random.default_rng(0).permutation(len(calls))  # neither sex painted over the other systematically
     shuffled = calls.iloc[order]
     raster = {"rasterized": True}  # thousands of points: raster keeps the PDF small
@@ -354,12 +363,10 @@ def plot_fig7(calls: pd.DataFrame, grid: dict[str, np.ndarray], images: np.ndarr
         overall = {"male": 100 * calls["sex"].eq("M").mean(), "noise_like": 100 * rows["noise_like"].mean(),
                    "truth_noise": 100 * truth.map(lambda t: np.nan if not isinstance(t, str) else t != "none")
                    .astype(float).mean()}
-        _cluster_panel(fig.add_subplot(gs[3, 1]), table, best, overall)
-        summary = "\n".join(textwrap.fill(line, 46) for line in
-                            [summary.replace("\n", " "), _noise_line(values, table, best, overall)] if line)
-        ax = fig.add_subplot(gs[3, 2])
-    else:
-        ax = fig.add_subplot(gs[3, 1:])
+        _cluster_panel(fig.add_subplot(gs[3, 1:]), table, best, overall)
+        noise_text = _noise_line(values, table, best, overall)
+        summary += "\n" + textwrap.fill(noise_text, 105) if noise_text else ""
+    ax = fig.add_subplot(gs[4, :])
     ax.axis("off")
     ax.text(0.02, 0.98, summary, va="top", transform=ax.transAxes)
     handles = [Line2D([], [], ls="", marker="o", color=SEX_COLOUR[s], label=SEX_NAME[s]) for s in ("F", "M")]
