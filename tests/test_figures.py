@@ -215,6 +215,10 @@ def test_network_schematic_is_drawn_from_the_model():
     from usvflow.classify.models import build_model, count_parameters
 
     assert f"{count_parameters(build_model('cnn', 2)):,} parameters" in " ".join(texts)
+    assert f"conv6 flattened → {build_model('cnn', 2).flat_size} values" in " ".join(texts)  # 48 × 7 × 7
+    fig_gp, ax_gp = plt.subplots()
+    schematic.draw_network(ax_gp, _layers("cnn", 2, {"global_pool": True}), "input", "A")
+    assert "conv6 averaged over positions → 48 values" in " ".join(_box_texts(fig_gp))
     wider = _layers("cnn", 4, {"channels": [24, 16, 32, 32, 48, 48], "kernels": [5, 3, 3, 3, 3, 3],
                                "strides": [2, 2, 1, 2, 1, 2]})
     fig2, ax2 = plt.subplots()

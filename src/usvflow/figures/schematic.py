@@ -100,6 +100,19 @@ def _finish(ax, title: str) -> None:
     style.exempt(ax, "schematic of the network (no data axes)")
 
 
+def _into_fc(groups: Sequence[dict[str, Any]]) -> str:
+    """How the last convolution feeds the first fully connected layer: flattened, or averaged over positions
+    (read from the first FC layer's number of inputs)."""
+    convs = [g for g in groups if g["kind"] == "conv"]
+    fcs = [g for g in groups if g["kind"] in ("fc", "output")]
+    if not convs or not fcs:
+        return ""
+    n_in, last = n_inputs(fcs[0]), convs[-1]
+    if n_in == int(last["units"]):
+        return f"; {last['name']} averaged over positions → {n_in} values"
+    return f"; {last['name']} flattened → {n_in} values"
+
+
 def parameter_count(groups: Sequence[dict[str, Any]]) -> int:
     return sum(g["parameters"] for g in groups)
 
@@ -111,7 +124,7 @@ def draw_network(ax, rows: Sequence[dict[str, Any]], input_label: str, title: st
     start = _draw_box(ax, 0.04, 0.64, input_label, "input")
     step = 0.92 / max(len(groups), 1)
     boxes = [start] + draw_chain(ax, start, groups, 0.04 + step, 0.96, 0.64)
-    lines = [f"{_extras_note(groups)}; {parameter_count(groups):,} parameters"] + ([note] if note else [])
+    lines = [f"{_extras_note(groups)}{_into_fc(groups)}; {parameter_count(groups):,} parameters"] + ([note] if note else [])
     ax.text(0.0, 0.02, "\n".join(lines), ha="left", va="bottom", fontsize=7)
     _finish(ax, title)
     return boxes
