@@ -29,3 +29,17 @@ def test_truth_noise_reads_the_matched_true_call():
     table = pd.DataFrame({"recording": ["r1", "r1", "r1", "r2"], "reference_index": [1, -1, 0, 0]})
     out = truth_noise(table, truth)
     assert out.iloc[:3].tolist() == ["click", "unmatched", "none"] and pd.isna(out.iloc[3])
+
+
+def test_cluster_noise_shares_per_cluster():
+    """Fig 7I's numbers: per cluster, the male share and the noise shares, in % of the cluster's calls."""
+    from usvflow.figures.network import cluster_noise
+
+    calls = pd.DataFrame({"cluster": [0, 0, 0, 0, 1, 1], "sex": ["M", "M", "M", "F", "F", "M"],
+                          "row": [5, 4, 3, 2, 1, 0]})
+    noise = pd.DataFrame({"noise_like": [False, False, True, True, True, True],
+                          "truth": ["none", "none", "movement", "click", "burst", "unmatched"]})
+    out = cluster_noise(calls, noise)
+    assert out.loc[0].tolist() == [4, 75.0, 100.0, 100.0]
+    assert out.loc[1].tolist() == [2, 50.0, 0.0, 0.0]
+    assert list(out.index) == [1, 0]  # ordered by male share
