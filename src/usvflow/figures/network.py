@@ -336,7 +336,7 @@ def plot_fig7(calls: pd.DataFrame, grid: dict[str, np.ndarray], images: np.ndarr
     raster = {"rasterized": True}  # thousands of points: raster keeps the PDF small
 
     ax, _ = panel3d(fig, gs[0, 0], shuffled, _sex_colours(shuffled), "A  t-SNE of spectrograms", calls, **raster)
-    ax.set_box_aspect(None, zoom=0.85)
+    ax.set_box_aspect(None, zoom=0.95)
     best = values.get("dominant_cluster")
     if best is not None:
         inside = calls[calls["cluster"] == best]
@@ -345,14 +345,14 @@ def plot_fig7(calls: pd.DataFrame, grid: dict[str, np.ndarray], images: np.ndarr
     conf = shuffled[shuffled["confident"]]
     ax, _ = panel3d(fig, gs[0, 1], conf, _sex_colours(conf), f"D  confident only\n(p < 0.1 or > 0.9, n = {len(conf)})",
                    calls, **raster)
-    ax.set_box_aspect(None, zoom=0.85)
+    ax.set_box_aspect(None, zoom=0.95)
     _examples(fig, gs[0, 2], calls, images, values, noise)
     for j, (column, title, unit) in enumerate(c for c in OVERLAYS if c[0] in calls):
         v = shuffled[column].to_numpy(float)
         lo, hi = np.nanpercentile(v, [2, 98]) if np.isfinite(v).any() else (0, 1)
         ax, sc = panel3d(fig, gs[1, j], shuffled, v, title, calls, cmap="viridis", vmin=lo, vmax=hi, **raster)
         ax.set_box_aspect(None, zoom=0.85)
-        style.colorbar(fig, sc, ax, title.split("  ")[1], unit, fraction=0.05, pad=0.08, shrink=0.7)
+        style.colorbar(fig, sc, ax, title.split("  ")[1], unit, fraction=0.05, pad=0.16, shrink=0.7)
     _density_panels(fig, gs[2, :], grid)
     _knn_panel(fig.add_subplot(gs[3, 0]), values)
     table, summary = None, _summary_lines(values, best)
