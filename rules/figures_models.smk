@@ -71,6 +71,16 @@ rule fig4:
         classical=classical_metrics("sex", FEAT_CLASSICAL, feature_task=True),
         table="results/dataset/sex.calls.parquet",
         features="results/features/sex.features.parquet",
+        # A, F, J: one trained fold of each network, drawn from its layers
+        networks=[
+            p
+            for task, split, model in [
+                ("direction", "random10", "cnn"),
+                ("sex", "loao", "dnn9"),
+                ("sex", "loao", "semiconv"),
+            ]
+            for p in fold_paths(TRAIN_JOBS, ("model",), task, split, [model])[:1]
+        ],
     output:
         figure=report(
             "figures/fig4.pdf",

@@ -127,6 +127,9 @@ rule plot_fig7:
         density="results/callspace/sex.density.npz",
         images=f"results/dataset/{NET_COHORT}.spectrograms.npy",
         stats="results/stats/fig7.json",
+        # I: how noise-like each cluster is (the call table; the simulator's noise events where simulated)
+        table=f"results/dataset/{NET_COHORT}.calls.parquet",
+        truth=truth_files(cohort_recordings(NET_COHORT)),
     output:
         figure=report(
             "figures/fig7.pdf",

@@ -7,6 +7,7 @@ import pandas as pd
 import torch
 
 from usvflow.classify.confound import caption_with_control
+from usvflow.classify.models import describe_layers, load_model
 from usvflow.figures import models as pm
 from usvflow.report.stats import rank_sum
 from usvflow.report.summary import write_stats
@@ -27,12 +28,21 @@ def main(smk):
     curve = pd.read_csv(pick) if pick else pd.DataFrame(columns=["iteration", "test_accuracy", "weight_change"])
     state = torch.load(pick.replace(".curve.csv", ".pt"), map_location="cpu", weights_only=True)["state_dict"] if pick else {}
     filters = pm.first_layer_filters(state) if state else []
+    # A: the network drawn from the trained fold itself; B: every fold's curve with its held-out animal's sex.
+    network, input_label = [], ""
+    if pick:
+        model, _ = load_model(pick.replace(".curve.csv", ".pt"))
+        network, side = describe_layers(model), model.config.input_size
+        input_label = f"call image\n100×100 px\npooled to\n1×{side}×{side}"
+    sexes = dict(zip(pa["animal"], pa["sex"]))
+    curves_all = pd.concat([pd.read_csv(p).assign(animal=Path(p).parts[-2], sex=sexes.get(Path(p).parts[-2]))
+                            for p in curves], ignore_index=True) if curves else None
     acc = {m: pm.accuracies(metrics, "sex", m, "loao") for m in
            ["cnn", "cnn_shuffled", "ridge", "svm", "ridge_shuffled", "svm_shuffled"]}
     # The paper's Fig 3E comparisons: CNN vs ridge and CNN vs SVM, paired over the held-out animals.
     comparisons = {"cnn_vs_ridge": pm.paired(acc["cnn"], acc["ridge"]), "cnn_vs_svm": pm.paired(acc["cnn"], acc["svm"])}
     fig = pm.plot_fig3(metrics, curve, f"held-out {Path(pick).parts[-2]}" if pick else "", filters, pa, smk.params.dataset,
-                       comparisons)
+                       comparisons, network=network, curves=curves_all, input_label=input_label)
     # The background-only control (usvflow.classify.confound), in one sentence below the panels.
     confound = json.loads(Path(inp.confound[0]).read_text()) if len(inp.confound) else None
     if confound:

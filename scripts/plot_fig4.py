@@ -1,6 +1,9 @@
 """Snakemake adapter: Fig 4 (properties from spectrograms; sex from features) and results/stats/fig4.json."""
+from pathlib import Path
+
 import pandas as pd
 
+from usvflow.classify.models import describe_layers, load_model
 from usvflow.classify.tasks import task_labels
 from usvflow.figures import models as pm
 from usvflow.report.summary import write_stats
@@ -22,7 +25,28 @@ def main(smk):
     # Fig 4I: the ridge of Fig 4H fitted on every call, with the alpha its folds chose most often.
     alpha = pm.chosen_regularisation(metrics, "sex", "ridge_feat9") or 1.0
     coefs = pm.ridge_coefficients(pd.read_parquet(inp.features), FEATURES_9, NAMES_9, y_sex, alpha)
-    pm.plot_fig4(metrics, labels, coefs, smk.params.dataset).savefig(smk.output.figure)
+    # A, F, J: the networks drawn from one trained fold of each (their layer tables), not typed in.
+    networks = {}
+    for path in inp.networks:
+        model, _ = load_model(path)
+        family = Path(path).name.removesuffix(".pt")
+        networks[family] = describe_layers(model)
+        if family == "cnn":
+            side = model.config.input_size
+            networks["cnn_input"] = f"call image\n100×100 px\npooled to\n1×{side}×{side}"
+        elif family == "dnn9":
+            networks["dnn9_features"] = model.config.n_features
+        elif family == "semiconv":
+            names = ("FF line", "time marginal", "spectral marginal")  # the order of folds.vector_inputs
+            networks["semiconv_vectors"] = list(zip(names, model.config.vector_lengths))
+            networks["semiconv_features"] = model.config.n_features
+    networks["cnn_outputs"] = {}
+    for t in ["direction", "breaks", "peaks", "broadband"]:
+        classes = metrics.loc[(metrics["task"] == t) & (metrics["model"] == "cnn"), "classes"]
+        if len(classes) and isinstance(classes.iloc[0], list):
+            networks["cnn_outputs"][t] = len(classes.iloc[0])
+    sexes = dict(zip(table["animal"], table["sex"]))
+    pm.plot_fig4(metrics, labels, coefs, smk.params.dataset, networks, sexes).savefig(smk.output.figure)
 
     acc = lambda task, model: pm.accuracies(metrics, task, model)  # noqa: E731
     # Property values are unbalanced (most calls: no break, narrow band): balanced accuracy beside accuracy.

@@ -1,10 +1,12 @@
 """Snakemake adapter: draw Fig 7 from the call-space analysis (never recomputes the embedding)."""
 import json
+from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from usvflow.features.noise import image_noise_measures, truth_noise
 from usvflow.figures.network import plot_fig7
 from usvflow.workflow.script import script_main
 
@@ -18,7 +20,13 @@ def main(smk):
     images = np.load(smk.input.images, mmap_mode="r")
     with open(smk.input.stats) as fh:
         stats = json.load(fh)
-    fig = plot_fig7(calls, grid, images, stats["values"], stats["dataset"])
+    # How noise-like each call is: its image (any data) and, on simulated data, the noise event under it.
+    table = pd.read_parquet(smk.input.table)
+    noise = image_noise_measures(images)
+    truth = {Path(p).name.split(".")[0]: pd.read_csv(p) for p in smk.input.truth}
+    if truth:
+        noise["truth"] = truth_noise(table, truth).to_numpy()
+    fig = plot_fig7(calls, grid, images, stats["values"], stats["dataset"], noise)
     fig.savefig(smk.output.figure)
     plt.close(fig)
 

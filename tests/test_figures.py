@@ -189,6 +189,69 @@ def _metrics(task: str, models: list[str], n: int = 8, classes: list | None = No
     return pd.DataFrame(rows)
 
 
+def _layers(family: str, n_classes: int, config: dict | None = None) -> list[dict]:
+    from usvflow.classify.models import build_model, describe_layers
+
+    return describe_layers(build_model(family, n_classes, config))
+
+
+def _box_texts(fig) -> list[str]:
+    return [t.get_text() for ax in fig.axes for t in ax.texts]
+
+
+def test_network_schematic_is_drawn_from_the_model():
+    """Fig 3A/4A/4F/4J: one box per weighted layer of the network as built, labelled with its own kernel,
+    stride, channels and output shape; a changed architecture changes the drawing."""
+    from usvflow.figures import schematic
+
+    rows = _layers("cnn", 2)
+    groups = schematic.layer_groups(rows)
+    assert [g["name"] for g in groups] == [f"conv{i}" for i in range(1, 7)] + ["fc1", "fc2", "output"]
+    fig, ax = plt.subplots()
+    schematic.draw_network(ax, rows, "input", "A")
+    texts = _box_texts(fig)
+    assert "conv1\n3×3 /1\n16 ch\n50×50" in texts and "output\n1 unit\nsigmoid" in texts
+    # the parameter count printed under the chain is the network's own
+    from usvflow.classify.models import build_model, count_parameters
+
+    assert f"{count_parameters(build_model('cnn', 2)):,} parameters" in " ".join(texts)
+    assert f"conv6 flattened → {build_model('cnn', 2).flat_size} values" in " ".join(texts)  # 48 × 7 × 7
+    fig_gp, ax_gp = plt.subplots()
+    schematic.draw_network(ax_gp, _layers("cnn", 2, {"global_pool": True}), "input", "A")
+    assert "conv6 averaged over positions → 48 values" in " ".join(_box_texts(fig_gp))
+    wider = _layers("cnn", 4, {"channels": [24, 16, 32, 32, 48, 48], "kernels": [5, 3, 3, 3, 3, 3],
+                               "strides": [2, 2, 1, 2, 1, 2]})
+    fig2, ax2 = plt.subplots()
+    schematic.draw_network(ax2, wider, "input", "A")
+    texts2 = _box_texts(fig2)
+    assert "conv1\n5×5 /2\n24 ch\n25×25" in texts2 and "output\n4 units\nsoftmax" in texts2
+    assert "conv1\n3×3 /1\n16 ch\n50×50" not in texts2
+    # the semi-convolutional DNN: three 5-layer 1-D stacks, joined with the 24 features into the head
+    fig3, ax3 = plt.subplots(figsize=(7.5, 1.6))
+    boxes = schematic.draw_semiconv(ax3, _layers("semiconv", 2), [("FF", 100), ("time", 100), ("freq", 233)], 24, "J")
+    assert len(boxes) == 3 * (1 + 5) + 2 + 3
+    from usvflow.classify.models import SemiConvDNN
+
+    n_in = 24 + sum(s.out_size for s in SemiConvDNN(2).stacks)
+    assert f"join\n{n_in}\nvalues" in _box_texts(fig3)
+    plt.close("all")
+
+
+def test_learning_curve_is_balanced_over_the_sexes():
+    """Fig 3B: a network with a constant output ("male") scores 100 % on male folds and 0 % on female
+    ones; the sex-balanced curve is then 50 %, whatever the number of folds per sex."""
+    from usvflow.figures.curves import balanced_curve
+
+    it = np.arange(10, 110, 10)
+    folds = [("F1", "F", 0.0), ("M1", "M", 1.0), ("M2", "M", 1.0), ("M3", "M", 1.0)]
+    curves = pd.concat([pd.DataFrame({"iteration": it, "test_accuracy": acc, "animal": a, "sex": s})
+                        for a, s, acc in folds], ignore_index=True)
+    bal = balanced_curve(curves)
+    assert np.allclose(bal["balanced_accuracy"], 0.5)
+    assert np.isclose(curves["test_accuracy"].mean(), 0.75)  # the plain mean over folds follows the bias
+    assert balanced_curve(curves[curves["sex"] == "M"]).empty
+
+
 def test_models_fig3_and_fig4_pass_the_checks(tmp_path, audited):
     from usvflow.features.columns import NAMES_9
     from usvflow.figures.models import paired, plot_fig3, plot_fig4
@@ -197,21 +260,28 @@ def test_models_fig3_and_fig4_pass_the_checks(tmp_path, audited):
     metrics = pd.concat([_metrics("sex", ["cnn", "cnn_shuffled"] + classical),
                          _metrics("has_break", ["cnn", "cnn_shuffled"])], ignore_index=True)
     curve = pd.DataFrame({"iteration": np.arange(0, 300, 10), "test_accuracy": np.linspace(0.5, 0.7, 30),
-                          "weight_change": np.linspace(0.2, 0.01, 30)})
+                          "weight_change": np.linspace(0.2, 0.01, 30), "train_loss": np.linspace(0.7, 0.4, 30)})
+    curves = pd.concat([curve.assign(animal=f"{s}{k}", sex=s, test_accuracy=curve["test_accuracy"] - 0.1 * k)
+                        for s in "FM" for k in range(2)], ignore_index=True)
     filters = np.random.default_rng(8).normal(size=(16, 5, 5))
     sex = metrics[metrics["task"] == "sex"]
     a, b = (sex[sex["model"] == m].set_index("fold")["accuracy"] for m in ("cnn", "ridge"))
     pa = _per_animal(["F", "M"], "sex")
     with style.script_figures(NOTICE["caption"]):
         plot_fig3(metrics, curve, "held-out F01", filters, pa, NOTICE["cohort"],
-                  {"cnn_vs_ridge": paired(a, b), "cnn_vs_svm": paired(a, b)}).savefig(tmp_path / "fig3.pdf")
+                  {"cnn_vs_ridge": paired(a, b), "cnn_vs_svm": paired(a, b)}, network=_layers("cnn", 2),
+                  curves=curves, input_label="call image\n1×50×50").savefig(tmp_path / "fig3.pdf")
         props = {"direction": [-1, 0, 1], "breaks": [0, 1, 2, "3+"], "peaks": [0, 1, 2, "3+"], "broadband": [0, 1]}
         feats = ["dnn9", "semiconv", "ridge_feat9", "svm_feat9", "ridge_semiconv", "svm_semiconv"]
         metrics4 = pd.concat([_metrics(t, ["cnn", "cnn_shuffled"], 10, c) for t, c in props.items()]
                              + [_metrics("sex", feats + [f"{f}_shuffled" for f in feats])], ignore_index=True)
         labels = {t: pd.Series(np.random.default_rng(9).integers(0, len(c), 200)) for t, c in props.items()}
         coefs = pd.Series(np.linspace(-1, 1, len(NAMES_9)), index=list(NAMES_9.values()))
-        plot_fig4(metrics4, labels, coefs, NOTICE["cohort"]).savefig(tmp_path / "fig4.pdf")
+        networks = {"cnn": _layers("cnn", 3), "dnn9": _layers("dnn9", 2), "semiconv": _layers("semiconv", 2),
+                    "semiconv_vectors": [("FF line", 100), ("time marginal", 100), ("spectral marginal", 233)],
+                    "cnn_outputs": {t: len(c) for t, c in props.items()}}
+        sexes = {f"a{k}": "FM"[k % 2] for k in range(8)}
+        plot_fig4(metrics4, labels, coefs, NOTICE["cohort"], networks, sexes).savefig(tmp_path / "fig4.pdf")
     plt.close("all")
     _assert_clean(audited, 2)
 
@@ -284,6 +354,9 @@ def test_fig7_passes_the_checks(tmp_path, audited):
               "n_female_animals": 4, "significant_clusters": 1}
     with style.script_figures(NOTICE["caption"]):
         plot_fig7(calls, grid, images, values, NOTICE["cohort"]).savefig(tmp_path / "fig7.pdf")
+        noise = pd.DataFrame({"noise_like": rng.random(n) < 0.2,
+                              "truth": rng.choice(["none", "click", "movement", "unmatched"], n)})
+        plot_fig7(calls, grid, images, values, NOTICE["cohort"], noise).savefig(tmp_path / "fig7_noise.pdf")
     plt.close("all")
     _assert_clean(audited)
 
@@ -432,3 +505,29 @@ def test_display_floor_keeps_a_stationary_tone_visible():
     assert np.median(db[tone]) > 8
     others = np.delete(np.arange(freqs.size), tone)
     assert abs(np.median(db[others])) < 1.0
+
+
+def test_recording_overview_has_its_key_colour_bar_and_tag(tmp_path, monkeypatch):
+    """The per-recording overview PNG (a screen image, not a printed figure: text size is not checked):
+    labelled axes, a colour bar, a key for the boxes and, given a data notice, the data tag."""
+    from usvflow.detect import detect_file
+    from usvflow.figures.detection import plot_overview
+
+    _wav(tmp_path / "rec.wav")
+    det = detect_file(tmp_path / "rec.wav", "default", overview=True)
+    saved = []
+    original = Figure.savefig
+
+    def savefig(self, fname, *args, **kwargs):
+        texts = checks.drawn_texts(self)
+        tag = style.find_tag(self)
+        saved.append(checks.axes_problems(self) + checks.colour_key_problems(self)
+                     + checks.overlapping_texts(self, [t for t in texts if t is not tag])
+                     + checks.tag_problems(self, texts, simulated=True))
+        return original(self, fname, *args, **kwargs)
+
+    monkeypatch.setattr(Figure, "savefig", savefig)
+    plot_overview(det, tmp_path / "rec.png", note=NOTICE["caption"])
+    assert saved == [[]] and (tmp_path / "rec.png").stat().st_size > 0
+    plot_overview(det, tmp_path / "untagged.png")
+    assert saved[1] == ["no data tag"]

@@ -11,8 +11,11 @@ from ..detect.calls import Detections
 from . import style
 
 
-def plot_overview(det: Detections, out_png: str | Path, title: str | None = None) -> None:
-    """A PNG of the whole recording's coarse spectrogram with each detection drawn as a box."""
+def plot_overview(det: Detections, out_png: str | Path, title: str | None = None, note: str | None = None) -> None:
+    """A PNG of the whole recording's coarse spectrogram with each detection drawn as a box, a colour bar and a
+    key; ``note``: a data notice (``planning.data_notice(...)["caption"]``) for the data tag above the title
+    (inside a plotting rule, :func:`usvflow.figures.style.script_figures` adds it when the rule passes
+    ``params.data``)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -26,18 +29,23 @@ def plot_overview(det: Detections, out_png: str | Path, title: str | None = None
     img = ov.image
     finite = img[np.isfinite(img)]
     vmin, vmax = (np.percentile(finite, [20, 99.9]) if finite.size else (0, 1))
-    ax.imshow(img, origin="lower", aspect="auto", cmap="gray_r", vmin=vmin, vmax=vmax,
-              extent=(ov.t_edges[0], ov.t_edges[1], ov.f_edges[0] / 1e3, ov.f_edges[1] / 1e3),
-              interpolation="nearest")
+    im = ax.imshow(img, origin="lower", aspect="auto", cmap="gray_r", vmin=vmin, vmax=vmax,
+                   extent=(ov.t_edges[0], ov.t_edges[1], ov.f_edges[0] / 1e3, ov.f_edges[1] / 1e3),
+                   interpolation="nearest")
     for on, off, lo, hi in det.calls[["onset_s", "offset_s", "f_min_hz", "f_max_hz"]].to_numpy():
         ax.add_patch(plt.Rectangle((on, lo / 1e3 - 1), off - on, (hi - lo) / 1e3 + 2, fill=False,
                                    edgecolor="tab:red", linewidth=0.8))
+    ax.plot([], [], color="tab:red", lw=0.8, label="detected call (time × frequency extent)")
+    ax.legend(loc="upper right", frameon=True, fontsize=9)
     ax.set_xlabel("time (s)")
     ax.set_ylabel("frequency (kHz)")
     ax.set_title(title or f"{len(det.calls)} calls ({det.method} detector)")
+    style.colorbar(fig, im, ax, "mean power per pixel", "dB", fraction=0.02)
     fig.tight_layout()
     Path(out_png).parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out_png, dpi=100)
+    if note:
+        style.add_data_tag(fig, note)
+    fig.savefig(out_png, dpi=100, **({"bbox_inches": "tight"} if note else {}))
     plt.close(fig)
 
 

@@ -22,8 +22,9 @@ from matplotlib.lines import Line2D  # noqa: E402
 from ..report import paper  # noqa: E402
 from ..report.stats import binomial_vs_chance, signed_rank  # noqa: E402
 from ..report.summary import mean_sem, median_sem  # noqa: E402
-from . import style  # noqa: E402
+from . import schematic, style  # noqa: E402
 from .bars import bars, bracket, group_legend, group_levels, per_animal_bars  # noqa: E402
+from .curves import learning_curve_panels  # noqa: E402
 
 MODEL_COLOURS = {"cnn": "#b2182b", "dnn9": "#b2182b", "semiconv": "#b2182b", "ridge": "#2166ac",
                  "svm": "#1a9850"}
@@ -169,30 +170,35 @@ def med(acc: Sequence[float]) -> str:
 
 @style.styled
 def plot_fig3(metrics: pd.DataFrame, curve: pd.DataFrame, curve_label: str, filters: np.ndarray,
-              pa: pd.DataFrame, dataset: str, comparisons: dict[str, dict] | None = None) -> plt.Figure:
-    """B learning curve, C first-layer filters, D per-animal LOAO accuracy, E CNN vs ridge vs SVM with
-    shuffled controls and the paired tests (``comparisons``: ``cnn_vs_ridge``, ``cnn_vs_svm`` as
-    :func:`paired` returns them), F has-break task. ``dataset`` is kept for the callers; the data tag is
-    added when the figure is saved (:func:`usvflow.figures.style.script_figures`)."""
-    fig = plt.figure(figsize=(style.PRINT_WIDTH_IN, 6.6))
-    gs = fig.add_gridspec(2, 3, hspace=0.75, wspace=0.75, top=0.9, bottom=0.13, left=0.08, right=0.97)
-    ax = fig.add_subplot(gs[0, 0])
-    accuracy_colour, change_colour = "#8b0000", "#e377c2"
-    if len(curve):
-        ax.plot(curve["iteration"], curve["test_accuracy"] * 100, color=accuracy_colour, lw=1)
-        ax.set_ylim(0, 100)
-        ax2 = ax.twinx()
-        ax2.plot(curve["iteration"], curve["weight_change"], color=change_colour, lw=1)
-        ax2.set_ylabel("|Δw| per iteration", color=change_colour)
-    style.label_axes(ax, "iteration", "test accuracy", y_unit="%")
-    ax.yaxis.label.set_color(accuracy_colour)
-    ax.set_title(f"B  learning curve\n({curve_label})" if curve_label else "B  learning curve")
-    sub = gs[0, 1].subgridspec(4, 4, wspace=0.08, hspace=0.08)
+              pa: pd.DataFrame, dataset: str, comparisons: dict[str, dict] | None = None,
+              network: Sequence[dict] | None = None, curves: pd.DataFrame | None = None,
+              input_label: str = "") -> plt.Figure:
+    """A the network (``network``: its layer table, :func:`usvflow.classify.models.describe_layers`;
+    ``input_label``: the input box's words), B learning curves (``curves``: every fold's, with ``animal``
+    and ``sex``; ``curve``: the representative fold's, :mod:`usvflow.figures.curves`), C first-layer filters,
+    D per-animal LOAO accuracy, E CNN vs ridge vs SVM with shuffled controls and the paired tests
+    (``comparisons``: ``cnn_vs_ridge``, ``cnn_vs_svm`` as :func:`paired` returns them), F has-break task.
+    ``dataset`` is kept for the callers; the data tag is added when the figure is saved
+    (:func:`usvflow.figures.style.script_figures`)."""
+    fig = plt.figure(figsize=(style.PRINT_WIDTH_IN, 8.6))
+    outer = fig.add_gridspec(2, 1, height_ratios=[1.0, 6.0], hspace=0.2, top=0.92, bottom=0.1, left=0.08,
+                             right=0.97)
+    ax = fig.add_subplot(outer[0])
+    if network:
+        schematic.draw_network(ax, network, input_label or "spectrogram", "A  the network (sex CNN, as trained)")
+    else:
+        ax.text(0.5, 0.5, "no trained network", ha="center", va="center", transform=ax.transAxes)
+        ax.set_axis_off()
+        style.exempt(ax, "schematic of the network (no data axes)")
+    gs = outer[1].subgridspec(2, 3, hspace=0.75, wspace=0.75)
+    learning_curve_panels(fig, gs[0, 0], curve, curves, curve_label)
     shown = np.asarray(filters[:16], float) if len(filters) else np.zeros((0, 1, 1))
+    side = max(1, int(np.ceil(np.sqrt(len(shown)))))  # a grid just large enough: no empty cells in a row
+    sub = gs[0, 1].subgridspec(int(np.ceil(len(shown) / side)) or 1, side, wspace=0.08, hspace=0.08)
     lim = float(np.abs(shown).max()) if shown.size else 1.0
     cells = []
     for i, kernel in enumerate(shown):
-        a = fig.add_subplot(sub[i // 4, i % 4])
+        a = fig.add_subplot(sub[i // side, i % side])
         im = a.imshow(kernel, cmap="RdBu_r", origin="lower", vmin=-lim, vmax=lim)
         a.set_xticks([])
         a.set_yticks([])
@@ -272,14 +278,46 @@ def _property_panel(ax: plt.Axes, metrics: pd.DataFrame, labels: pd.Series, task
                   f"accuracy {acc:.0f} % (maj. {major:.0f})")
 
 
+def _schematic_or_note(ax, draw, title: str) -> None:
+    """Draw a network schematic, or say that no trained network was given."""
+    if draw is not None:
+        draw()
+        return
+    ax.text(0.5, 0.5, "no trained network", ha="center", va="center", transform=ax.transAxes)
+    ax.set_axis_off()
+    ax.set_title(title)
+    style.exempt(ax, "schematic of the network (no data axes)")
+
+
+def _by_sex(metrics: pd.DataFrame, model: str, sexes: dict[str, str]) -> list[tuple[str, list, str, float]]:
+    """Fold accuracies of a leave-one-animal-out sex model split by the held-out animal's sex (Fig 4K)."""
+    acc = accuracies(metrics, "sex", model, "loao")
+    return [(name, acc[[sexes.get(f) == s for f in acc.index]].tolist(), colour, 1.0)
+            for s, name, colour in (("F", "female", "#d62728"), ("M", "male", "#1f77b4"))]
+
+
 @style.styled
-def plot_fig4(metrics: pd.DataFrame, labels: dict[str, pd.Series], coefs: pd.Series, dataset: str) -> plt.Figure:
-    """B-E property CNNs per value with the value distribution, balanced accuracy (chance 1/K) and accuracy
-    against the majority-value baseline; G-H 9-feature DNN vs ridge vs SVM;
-    I ridge coefficients; K-L semi-convolutional DNN vs ridge vs SVM. ``dataset``: see :func:`plot_fig3`."""
-    fig = plt.figure(figsize=(style.PRINT_WIDTH_IN, 8.6))
-    gs = fig.add_gridspec(3, 1, hspace=0.85, top=0.9, bottom=0.06, left=0.08, right=0.98, height_ratios=[1, 1, 0.8])
-    top = gs[0].subgridspec(1, 4, wspace=0.45)
+def plot_fig4(metrics: pd.DataFrame, labels: dict[str, pd.Series], coefs: pd.Series, dataset: str,
+              networks: dict[str, Any] | None = None, sexes: dict[str, str] | None = None) -> plt.Figure:
+    """A the property CNN; B-E property CNNs per value with the value distribution, balanced accuracy (chance
+    1/K) and accuracy against the majority-value baseline; F the 9-feature DNN; G-H it vs ridge vs SVM;
+    I ridge coefficients; J the semi-convolutional DNN; K its accuracy per held-out animal's sex (``sexes``:
+    animal → sex); L it vs ridge vs SVM. ``networks``: layer tables
+    (:func:`usvflow.classify.models.describe_layers`) under ``cnn``, ``dnn9``, ``semiconv``, with
+    ``cnn_input`` (the input box's words), ``cnn_outputs`` (task → number of values), ``semiconv_vectors``
+    ((name, length) per 1-D input) and ``semiconv_features``. ``dataset``: see :func:`plot_fig3`."""
+    networks, sexes = networks or {}, sexes or {}
+    fig = plt.figure(figsize=(style.PRINT_WIDTH_IN, 12.0))
+    gs = fig.add_gridspec(5, 1, hspace=0.9, top=0.95, bottom=0.05, left=0.08, right=0.98,
+                          height_ratios=[0.95, 1.5, 1.3, 1.75, 1.3])
+    ax = fig.add_subplot(gs[0])
+    outputs = networks.get("cnn_outputs", {})
+    note = ("values per property: " + ", ".join(f"{t} {k}" for t, k in outputs.items())
+            + " (output: a softmax over the values; one sigmoid unit for 2)") if outputs else ""
+    _schematic_or_note(ax, networks.get("cnn") and (lambda: schematic.draw_network(
+        ax, networks["cnn"], networks.get("cnn_input", "spectrogram"),
+        "A  property CNNs: the sex CNN's layers (Fig 3A), one network per property", note)), "A  property CNNs")
+    top = gs[1].subgridspec(1, 4, wspace=0.45)
     first = None
     for i, task in enumerate(["direction", "breaks", "peaks", "broadband"]):
         ax = fig.add_subplot(top[0, i], sharey=first)
@@ -289,39 +327,54 @@ def plot_fig4(metrics: pd.DataFrame, labels: dict[str, pd.Series], coefs: pd.Ser
         ax.set_title(f"{'BCDE'[i]}  {task}")
         if i == 0:
             ax.set_ylabel("accuracy / share (%)")
-    fig.legend(handles=[Line2D([], [], label=name, **kw) for name, kw in PROPERTY_KEY], loc="upper center",
-               ncol=4, frameon=False, bbox_to_anchor=(0.5, 1.0), handletextpad=0.3, columnspacing=1.0)
-    mid = gs[1].subgridspec(1, 3, wspace=0.4, width_ratios=[2, 5, 6])
+    fig.legend(handles=[Line2D([], [], label=name, **kw) for name, kw in PROPERTY_KEY], loc="lower center",
+               ncol=4, frameon=False, bbox_to_anchor=(0.5, gs[1].get_position(fig).y1 + 0.022), handletextpad=0.3,
+               columnspacing=1.0)
+    mid = gs[2].subgridspec(1, 3, wspace=0.45, width_ratios=[6, 1.6, 4.5])
     ax = fig.add_subplot(mid[0, 0])
+    _schematic_or_note(ax, networks.get("dnn9") and (lambda: schematic.draw_network(
+        ax, networks["dnn9"], f"{networks.get('dnn9_features', 9)}\nfeatures", "F  9 features → sex (DNN)")),
+        "F  9 features → sex (DNN)")
+    ax = fig.add_subplot(mid[0, 1])
     bars(ax, [("DNN", accuracies(metrics, "sex", "dnn9", "loao").tolist(), MODEL_COLOURS["dnn9"], 1.0),
                ("DNN sh.", accuracies(metrics, "sex", "dnn9_shuffled", "loao").tolist(), MODEL_COLOURS["dnn9"], LIGHT)],
           0.5)
     ax.set_xlabel("model")
-    ax.set_title("G  9 features\n→ sex (DNN)")
-    ax = fig.add_subplot(mid[0, 1])
+    ax.set_title("G  DNN\n(F) vs chance")
+    ax = fig.add_subplot(mid[0, 2])
     bars(ax, [(lab, accuracies(metrics, "sex", mod, "loao").tolist(), MODEL_COLOURS[c], a)
                for lab, mod, c, a in [("DNN", "dnn9", "dnn9", 1.0), ("Ridge", "ridge_feat9", "ridge", 1.0),
                                       ("SVM", "svm_feat9", "svm", 1.0), ("Ridge sh.", "ridge_feat9_shuffled", "ridge", LIGHT),
                                       ("SVM sh.", "svm_feat9_shuffled", "svm", LIGHT)]], 0.5)
     ax.set_xlabel("model (sh.: shuffled labels)")
     ax.set_title("H  9 features:\nDNN vs ridge vs SVM")
-    ax = fig.add_subplot(mid[0, 2])
-    bars(ax, [(lab, accuracies(metrics, "sex", mod, "loao").tolist(), MODEL_COLOURS[c], a)
-               for lab, mod, c, a in [("DNN", "semiconv", "semiconv", 1.0), ("Ridge", "ridge_semiconv", "ridge", 1.0),
-                                      ("SVM", "svm_semiconv", "svm", 1.0), ("DNN sh.", "semiconv_shuffled", "semiconv", LIGHT),
-                                      ("Ridge sh.", "ridge_semiconv_shuffled", "ridge", LIGHT),
-                                      ("SVM sh.", "svm_semiconv_shuffled", "svm", LIGHT)]], 0.5)
-    ax.set_xlabel("model (sh.: shuffled labels)")
-    ax.set_title("K-L  semi-convolutional DNN\nvs ridge vs SVM")
-    ax = fig.add_subplot(gs[2].subgridspec(1, 2, width_ratios=[1, 2])[0, 1])
+    ax = fig.add_subplot(gs[3])
+    _schematic_or_note(ax, networks.get("semiconv") and (lambda: schematic.draw_semiconv(
+        ax, networks["semiconv"], networks.get("semiconv_vectors", []), networks.get("semiconv_features", 24),
+        "J  semi-convolutional DNN: 1-D convolutions on three vectors, joined with the single-value features")),
+        "J  semi-convolutional DNN")
+    low = gs[4].subgridspec(1, 3, wspace=0.5, width_ratios=[3.2, 1.3, 4.2])
+    ax = fig.add_subplot(low[0, 0])
     if len(coefs):
         ax.barh(np.arange(len(coefs)), coefs.to_numpy(), color=MODEL_COLOURS["ridge"])
         ax.set_yticks(np.arange(len(coefs)), coefs.index)
         ax.axvline(0, color="k", lw=0.5)
     else:
         ax.text(0.5, 0.5, "no features", ha="center", transform=ax.transAxes)
-    style.label_axes(ax, "ridge coefficient (z-scored features; + = male)", "feature")
+    style.label_axes(ax, "ridge coefficient\n(z-scored; + = male)", "feature")
     ax.set_title("I  linear predictors of sex")
+    ax = fig.add_subplot(low[0, 1])
+    bars(ax, _by_sex(metrics, "semiconv", sexes), 0.5)
+    ax.set_xlabel("held-out animal")
+    ax.set_title("K  semi-conv.\nDNN by sex")
+    ax = fig.add_subplot(low[0, 2])
+    bars(ax, [(lab, accuracies(metrics, "sex", mod, "loao").tolist(), MODEL_COLOURS[c], a)
+               for lab, mod, c, a in [("DNN", "semiconv", "semiconv", 1.0), ("Ridge", "ridge_semiconv", "ridge", 1.0),
+                                      ("SVM", "svm_semiconv", "svm", 1.0), ("DNN sh.", "semiconv_shuffled", "semiconv", LIGHT),
+                                      ("Ridge sh.", "ridge_semiconv_shuffled", "ridge", LIGHT),
+                                      ("SVM sh.", "svm_semiconv_shuffled", "svm", LIGHT)]], 0.5)
+    ax.set_xlabel("model (sh.: shuffled labels)")
+    ax.set_title("L  semi-convolutional DNN\nvs ridge vs SVM")
     return fig
 
 

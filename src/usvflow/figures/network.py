@@ -15,6 +15,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.colors import TwoSlopeNorm  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
+from matplotlib.patches import Patch  # noqa: E402
 
 from ..report import paper  # noqa: E402
 from . import style  # noqa: E402
@@ -28,7 +29,9 @@ SEX_NAME = {"F": "female", "M": "male"}
 # same image pooled to a coarser grid, over the same extent.
 IMAGE_EXTENT = (0, 100, 25, 125)
 INPUT_LABEL = "input level"
-ACTIVATION_LABEL = "activation ÷ the layer's max"
+ACTIVATION_LABEL = "activation ÷ the layer's max (grey: no unit)"
+# An FC layer's units fill a near-square grid; the cells past the last unit are grey, not a colour of the scale.
+UNITS_CMAP = plt.get_cmap("magma").with_extremes(bad="0.8")
 RECONSTRUCTION_LABEL = "reconstruction ÷ its max |value|"
 
 
@@ -78,7 +81,7 @@ def _example_block(fig: plt.Figure, spec, examples: dict[str, dict[str, Any]], k
             a = fig.add_subplot(grid[r, li + 3])
             if key == "activations":
                 layer_im = a.imshow(_scaled(_activation_image(ex["activations"][li]), False), origin="lower",
-                                    aspect="auto", cmap="magma", vmin=0, vmax=1, interpolation="nearest")
+                                    aspect="auto", cmap=UNITS_CMAP, vmin=0, vmax=1, interpolation="nearest")
                 style.exempt(a, "activation map: the layer's units (conv: positions, FC: units on a grid), "
                                 "no physical axes; shared colour bar")
             else:
@@ -171,7 +174,7 @@ def _density_panels(fig: plt.Figure, spec, grid: dict[str, np.ndarray]) -> None:
     cells = spec.subgridspec(1, 3, wspace=0.55)
     first = None
     for j, (key, title, cmap, label) in enumerate([
-            ("male", "C  male density", "Blues", "% of male calls per bin"),
+            ("male", "C  male density\n(summed over t-SNE 3)", "Blues", "% of male calls per bin"),
             ("female", "female density", "Reds", "% of female calls per bin"),
             ("difference", "male − female", "RdBu", "male − female (% per bin)")]):
         ax = fig.add_subplot(cells[j], sharey=first)
@@ -189,8 +192,19 @@ def _density_panels(fig: plt.Figure, spec, grid: dict[str, np.ndarray]) -> None:
         style.colorbar(fig, im, ax, label, fraction=0.08, pad=0.04)
 
 
-def _examples(fig: plt.Figure, spec, calls: pd.DataFrame, images: np.ndarray, values: dict[str, Any]) -> None:
-    """B: calls from outside and inside the most sex-dominated cluster, in their emitter's colour."""
+def _noise_word(noise: pd.DataFrame, row: int) -> str:
+    """An example's noise label: the simulator's (the noise event its true call overlaps) where known, else
+    the image measure's."""
+    truth = noise["truth"].iloc[row] if "truth" in noise else np.nan
+    if isinstance(truth, str):
+        return "clean" if truth == "none" else truth
+    return "noise-like" if bool(noise["noise_like"].iloc[row]) else "tonal"
+
+
+def _examples(fig: plt.Figure, spec, calls: pd.DataFrame, images: np.ndarray, values: dict[str, Any],
+              noise: pd.DataFrame | None = None) -> None:
+    """B: calls from outside and inside the most sex-dominated cluster, in their emitter's colour, each with
+    its noise label (``noise``: see :func:`plot_fig7`)."""
     rows_in = values.get("example_rows_inside", [])
     rows_out = values.get("example_rows_outside", [])
     picked = ([(r, "outside") for r in rows_out] + [(r, "cluster") for r in rows_in])[:5]
@@ -202,7 +216,8 @@ def _examples(fig: plt.Figure, spec, calls: pd.DataFrame, images: np.ndarray, va
         sex = calls.loc[calls["row"] == row, "sex"]
         ax.imshow(images[row], origin="lower", aspect="auto", cmap="gray_r", extent=IMAGE_EXTENT,
                   interpolation="nearest")
-        ax.text(0.97, 0.9, where, transform=ax.transAxes, ha="right", va="top", fontweight="bold",
+        tag = where if noise is None else f"{where}: {_noise_word(noise, row)}"
+        ax.text(0.97, 0.9, tag, transform=ax.transAxes, ha="right", va="top", fontweight="bold",
                 color=SEX_COLOUR.get(sex.iloc[0] if len(sex) else "", "k"))
         style.exempt(ax, "a call's spectrogram image as in Fig 1B (darker = louder); time 0-100 ms, "
                          "frequency 25-125 kHz")
@@ -238,7 +253,57 @@ def _knn_panel(ax: plt.Axes, values: dict[str, Any]) -> None:
     ax.set_title("H  nearest-neighbour decoding\nof sex on the map (leave-one-out)")
 
 
-def _summary_lines(values: dict[str, Any], best: Any) -> str:
+def cluster_noise(calls: pd.DataFrame, noise: pd.DataFrame) -> pd.DataFrame:
+    """Per k-means cluster of the map: calls, male share and the shares of noise-like images and (simulated
+    data) of calls whose true call overlaps a simulated noise event, in %."""
+    d = calls[["cluster", "sex", "row"]].copy()
+    d["noise_like"] = noise["noise_like"].to_numpy()[d["row"]]
+    truth = noise["truth"].to_numpy()[d["row"]] if "truth" in noise else np.full(len(d), np.nan, object)
+    d["truth_noise"] = [np.nan if not isinstance(t, str) else float(t != "none") for t in truth]
+    out = d.groupby("cluster").agg(n=("row", "size"), male=("sex", lambda s: 100 * (s == "M").mean()),
+                                   noise_like=("noise_like", lambda v: 100 * v.mean()),
+                                   truth_noise=("truth_noise", lambda v: 100 * v.mean()))
+    return out.sort_values("male")
+
+
+def _cluster_panel(ax: plt.Axes, table: pd.DataFrame, best: Any, overall: dict[str, float]) -> None:
+    """I: each cluster's male share (bars) and noise shares (markers); the dominant cluster outlined."""
+    x = np.arange(len(table))
+    ax.bar(x, table["male"], color=[MALE if m >= overall["male"] else FEMALE for m in table["male"]], alpha=0.5,
+           edgecolor=["k" if c == best else "none" for c in table.index], linewidth=1.2)
+    ax.plot(x, table["noise_like"], "v", color="k", ms=4, ls="", label="noise-like")
+    if table["truth_noise"].notna().any():
+        ax.plot(x, table["truth_noise"], "o", mfc="none", color="k", ms=4, ls="", label="sim. noise")
+    ax.axhline(overall["male"], color="0.5", lw=0.8, ls="--", label="male, all")
+    ax.set_xticks(x, [f"{c}{'*' if c == best else ''}" for c in table.index], rotation=90 if len(x) > 12 else 0)
+    ax.set_ylim(0, 140)
+    ax.set_yticks(range(0, 101, 25))
+    style.label_axes(ax, "cluster (* most sex-dominated)", "share of its calls", y_unit="%")
+    handles = [Patch(color=c, alpha=0.5, label=f"male share {w} all calls") for c, w in ((MALE, "≥"), (FEMALE, "<"))]
+    handles += ax.get_legend_handles_labels()[0]
+    ax.legend(handles=handles, frameon=False, loc="upper left", ncol=2, handlelength=1.0, columnspacing=0.8)
+    ax.set_title("I  clusters: male share and noise")
+
+
+def _noise_line(values: dict[str, Any], table: pd.DataFrame | None, best: Any, overall: dict[str, float]) -> str:
+    if table is None or best is None or best not in table.index:
+        return ""
+    row = table.loc[best]
+    text = (f"cluster {best}: {row['noise_like']:.0f} % noise-like images (all calls {overall['noise_like']:.0f} %; "
+            "criterion: > 20 % of the image's level at 25-40 kHz, or one column loud over ≥ 30 kHz)")
+    if np.isfinite(row["truth_noise"]):
+        text += (f"; {row['truth_noise']:.0f} % of its calls lie on a simulated click, movement or burst "
+                 f"(all calls {overall['truth_noise']:.0f} %)")
+    key = "truth_noise" if table["truth_noise"].notna().any() else "noise_like"
+    worst = table[key].idxmax()
+    if worst != best:
+        w = table.loc[worst]
+        text += (f". Noisiest cluster: {worst}, {w['n']:.0f} calls, {w['male']:.0f} % male, "
+                 f"{w[key]:.0f} % {'on simulated noise' if key == 'truth_noise' else 'noise-like'}")
+    return text
+
+
+def _summary_lines(values: dict[str, Any], best: Any, width: int = 105) -> str:
     cnn_conf = values.get("cnn_accuracy_confident")
     lines = [f"calls: {values.get('n_calls')} ({values.get('n_female')} F, {values.get('n_male')} M); "
              f"with a held-out CNN score: {values.get('n_with_score')}; confident: {values.get('n_confident')}"
@@ -252,24 +317,26 @@ def _summary_lines(values: dict[str, Any], best: Any) -> str:
                      f"p = {values['dominant_cluster_p_bonferroni']:.1e}; calls from {values['dominant_cluster_male_animals']}"
                      f"/{values['n_male_animals']} males, {values['dominant_cluster_female_animals']}/"
                      f"{values['n_female_animals']} females; {values['significant_clusters']} clusters significant")
-    return "\n".join(textwrap.fill(line, 78) for line in lines)
+    return "\n".join(textwrap.fill(line, width) for line in lines)
 
 
 @style.styled
 def plot_fig7(calls: pd.DataFrame, grid: dict[str, np.ndarray], images: np.ndarray, values: dict[str, Any],
-              subtitle: str) -> plt.Figure:
+              subtitle: str, noise: pd.DataFrame | None = None) -> plt.Figure:
     """Fig 7: A map by sex (dominant cluster circled); B examples inside/outside the cluster; C male and
-    female densities and their difference; D confident calls only; E–G overlays; H kNN decoding.
-    ``subtitle``: see :func:`plot_fig6`."""
-    fig = plt.figure(figsize=(style.PRINT_WIDTH_IN, 9.8))
-    gs = fig.add_gridspec(4, 3, height_ratios=[2.2, 2.2, 1.6, 1.9], hspace=0.55, wspace=0.3, top=0.9,
-                          bottom=0.05, left=0.06, right=0.94)
+    female densities and their difference; D confident calls only; E–G overlays; H kNN decoding; I (with
+    ``noise``) each cluster's male share beside its share of noise-like calls. ``noise``: one row per image
+    (``noise_like``; ``truth``: the simulated noise event under the call, see
+    :func:`usvflow.features.noise.truth_noise`). ``subtitle``: see :func:`plot_fig6`."""
+    fig = plt.figure(figsize=(style.PRINT_WIDTH_IN, 10.6))
+    gs = fig.add_gridspec(5, 3, height_ratios=[2.2, 2.2, 1.6, 1.9, 0.8], hspace=0.6, wspace=0.3, top=0.9,
+                          bottom=0.03, left=0.06, right=0.94)
     order = np.random.default_rng(0).permutation(len(calls))  # neither sex painted over the other systematically
     shuffled = calls.iloc[order]
     raster = {"rasterized": True}  # thousands of points: raster keeps the PDF small
 
     ax, _ = panel3d(fig, gs[0, 0], shuffled, _sex_colours(shuffled), "A  t-SNE of spectrograms", calls, **raster)
-    ax.set_box_aspect(None, zoom=0.85)
+    ax.set_box_aspect(None, zoom=0.95)
     best = values.get("dominant_cluster")
     if best is not None:
         inside = calls[calls["cluster"] == best]
@@ -278,19 +345,30 @@ def plot_fig7(calls: pd.DataFrame, grid: dict[str, np.ndarray], images: np.ndarr
     conf = shuffled[shuffled["confident"]]
     ax, _ = panel3d(fig, gs[0, 1], conf, _sex_colours(conf), f"D  confident only\n(p < 0.1 or > 0.9, n = {len(conf)})",
                    calls, **raster)
-    ax.set_box_aspect(None, zoom=0.85)
-    _examples(fig, gs[0, 2], calls, images, values)
+    ax.set_box_aspect(None, zoom=0.95)
+    _examples(fig, gs[0, 2], calls, images, values, noise)
     for j, (column, title, unit) in enumerate(c for c in OVERLAYS if c[0] in calls):
         v = shuffled[column].to_numpy(float)
         lo, hi = np.nanpercentile(v, [2, 98]) if np.isfinite(v).any() else (0, 1)
         ax, sc = panel3d(fig, gs[1, j], shuffled, v, title, calls, cmap="viridis", vmin=lo, vmax=hi, **raster)
         ax.set_box_aspect(None, zoom=0.85)
-        style.colorbar(fig, sc, ax, title.split("  ")[1], unit, fraction=0.05, pad=0.08, shrink=0.7)
+        style.colorbar(fig, sc, ax, title.split("  ")[1], unit, fraction=0.05, pad=0.16, shrink=0.7)
     _density_panels(fig, gs[2, :], grid)
     _knn_panel(fig.add_subplot(gs[3, 0]), values)
-    ax = fig.add_subplot(gs[3, 1:])
+    table, summary = None, _summary_lines(values, best)
+    if noise is not None and len(calls):
+        table = cluster_noise(calls, noise)
+        rows = noise.iloc[calls["row"]]
+        truth = rows["truth"] if "truth" in rows else pd.Series(np.nan, index=rows.index)
+        overall = {"male": 100 * calls["sex"].eq("M").mean(), "noise_like": 100 * rows["noise_like"].mean(),
+                   "truth_noise": 100 * truth.map(lambda t: np.nan if not isinstance(t, str) else t != "none")
+                   .astype(float).mean()}
+        _cluster_panel(fig.add_subplot(gs[3, 1:]), table, best, overall)
+        noise_text = _noise_line(values, table, best, overall)
+        summary += "\n" + textwrap.fill(noise_text, 105) if noise_text else ""
+    ax = fig.add_subplot(gs[4, :])
     ax.axis("off")
-    ax.text(0.02, 0.95, _summary_lines(values, best), va="top", transform=ax.transAxes)
+    ax.text(0.02, 0.98, summary, va="top", transform=ax.transAxes)
     handles = [Line2D([], [], ls="", marker="o", color=SEX_COLOUR[s], label=SEX_NAME[s]) for s in ("F", "M")]
     handles.append(Line2D([], [], ls="", marker="o", mfc="none", color="k", label=f"cluster {best}"))
     fig.legend(handles=handles, loc="upper right", ncol=3, frameon=False, bbox_to_anchor=(1.0, 1.0),

@@ -25,14 +25,18 @@ MEASURES = {
 
 
 def measure_calls(x: np.ndarray, fs: int, intervals: np.ndarray, band_hz: tuple[float, float] = (25e3, 125e3),
-                  voiced_db: float = 10.0) -> pd.DataFrame:
+                  voiced_db: float = 10.0, min_voiced: int = 3) -> pd.DataFrame:
     """Duration, mean frequency, bandwidth, SNR and inter-call interval of each interval.
 
     A 1 ms Hann spectrogram (0.5 ms hop) is restricted to ``band_hz``. The noise floor of each
     frequency bin is its median over the whole recording (calls occupy a small share of the time).
     Inside a call, frames whose loudest bin is ``voiced_db`` above that floor are voiced; the loudest
-    bin's frequency traces the call. Bandwidth spans the 5th-95th percentiles of that trace, which
-    keeps one noisy frame from setting it.
+    bin's frequency, refined between bins by a parabola through the log powers of it and its two
+    neighbours (the 1 kHz bins would otherwise give a call that stays inside one bin 0 kHz bandwidth),
+    traces the call. Bandwidth spans the 5th-95th percentiles of that trace, which keeps one noisy frame
+    from setting it. A call with no voiced frame has no measurable pitch: its mean frequency and bandwidth
+    are NaN (left out of the comparison), its SNR is still given; with fewer than ``min_voiced`` voiced
+    frames the bandwidth alone is NaN.
     """
     spec = spectrogram(x, fs, window_s=0.001, hop_s=0.0005).band(band_hz[0], min(band_hz[1], fs / 2))
     floor = np.median(spec.power, axis=1) + 1e-20
@@ -47,13 +51,11 @@ def measure_calls(x: np.ndarray, fs: int, intervals: np.ndarray, band_hz: tuple[
         peak_bin = p.argmax(axis=0)
         peak_snr = 10 * np.log10(p[peak_bin, np.arange(p.shape[1])] / floor[peak_bin])
         voiced = peak_snr >= voiced_db
-        if not voiced.any():
-            voiced = peak_snr >= peak_snr.max()
-        f = spec.freqs[peak_bin[voiced]] / 1e3
+        f = peak_frequency(p[:, voiced], peak_bin[voiced], spec.freqs) / 1e3
         rows.append(dict(
             duration_ms=(b - a) * 1e3,
-            mean_frequency_khz=float(f.mean()),
-            bandwidth_khz=float(np.percentile(f, 95) - np.percentile(f, 5)),
+            mean_frequency_khz=float(f.mean()) if f.size else np.nan,
+            bandwidth_khz=float(np.percentile(f, 95) - np.percentile(f, 5)) if f.size >= min_voiced else np.nan,
             snr_db=float(peak_snr.max()),
         ))
     out = pd.DataFrame(rows, columns=["duration_ms", "mean_frequency_khz", "bandwidth_khz", "snr_db"])
@@ -61,6 +63,20 @@ def measure_calls(x: np.ndarray, fs: int, intervals: np.ndarray, band_hz: tuple[
     out["ici_ms"] = np.append(ici, np.nan) if len(out) else []
     out.loc[out["ici_ms"] >= 1000, "ici_ms"] = np.nan  # pauses between bouts are not call intervals
     return out
+
+
+def peak_frequency(power: np.ndarray, peak_bin: np.ndarray, freqs: np.ndarray) -> np.ndarray:
+    """Each frame's peak frequency between bins: the vertex of the parabola through the log powers of the
+    peak bin and its two neighbours (the peak bin's own frequency at the band's edges)."""
+    k = np.clip(peak_bin, 1, len(freqs) - 2)
+    cols = np.arange(power.shape[1])
+    a, b, c = (np.log(power[k + d, cols] + 1e-30) for d in (-1, 0, 1))
+    curve = a - 2 * b + c
+    with np.errstate(divide="ignore", invalid="ignore"):
+        shift = np.where(curve < 0, 0.5 * (a - c) / curve, 0.0)
+    inner = (peak_bin >= 1) & (peak_bin <= len(freqs) - 2)
+    step = freqs[1] - freqs[0] if len(freqs) > 1 else 0.0
+    return freqs[peak_bin] + np.where(inner, np.clip(shift, -0.5, 0.5), 0.0) * step
 
 
 def measure_real_clips(realdata_dir: str | Path) -> pd.DataFrame:
