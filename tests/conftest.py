@@ -79,3 +79,18 @@ def planned_animals(preset: str) -> dict[str, int]:
     for spec in plan_cohorts(sim, preset):
         counts[spec.cohort] = counts.get(spec.cohort, 0) + 1
     return counts
+
+
+@pytest.fixture(scope="session")
+def tiny_cohort(tmp_path_factory, config) -> dict:
+    """The `test` preset's six animals (4 sex, 2 strain) at 3 s each, written as the workflow writes them
+    (``wav/``, ``truth/``): a simulated cohort with known calls that costs seconds. ``samples`` is the sample
+    sheet indexed by recording."""
+    from usvflow.simulate.recording import simulate_cohort
+
+    sim = copy.deepcopy(config["simulation"])
+    for cohort in sim["presets"]["test"].values():
+        cohort["minutes"] = 0.05
+    out = tmp_path_factory.mktemp("tiny_cohort")
+    sheet = simulate_cohort(sim, "test", out)
+    return {"samples": sheet.set_index("recording", drop=False), "truth_dir": out / "truth", "dir": out}
