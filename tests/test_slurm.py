@@ -45,9 +45,9 @@ def _jobs(cluster: LocalSlurm) -> list[dict[str, str]]:
     return jobs
 
 
-def test_profile_plans_gpu_jobs_for_the_paper_preset(clone):
+def test_profile_plans_gpu_jobs_for_the_paper_preset(planning_clone):
     proc = subprocess.run([sys.executable, "-m", "snakemake", "--profile", "profiles/slurm", "-n",
-                           "--config", "preset=paper"], cwd=clone, capture_output=True, text=True)
+                           "--config", "preset=paper"], cwd=planning_clone, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr[-2000:]
     counts = _job_counts(proc.stdout)
     planned = planned_animals("paper")
