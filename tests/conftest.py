@@ -7,6 +7,7 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from typing import Any, Callable
 
 import pytest
 import yaml
@@ -160,3 +161,18 @@ def chance_halfwidth(n_test: int, alpha: float = CHANCE_ALPHA, chance: float = 0
     from scipy.stats import binom
 
     return float(binom.ppf(1 - alpha / 2, n_test, chance) / n_test - chance)
+
+
+@pytest.fixture(scope="session")
+def fold_cache() -> Callable[[tuple, Callable[[], Any]], Any]:
+    """Trained folds shared between tests: ``fold_cache(key, train)`` trains once per key and session, so a
+    later test that needs the same fold (same data, model and settings) reuses it. A test that checks
+    training itself (determinism) still trains its own second copy."""
+    cache: dict[tuple, Any] = {}
+
+    def get(key: tuple, train: Callable[[], Any]) -> Any:
+        if key not in cache:
+            cache[key] = train()
+        return cache[key]
+
+    return get

@@ -237,7 +237,16 @@ def toy():
     return _toy_cohort()
 
 
-def test_cnn_learns_and_shuffled_control_stays_at_chance(toy):
+@pytest.fixture()
+def toy_fold(toy, fold_cache):
+    """A CNN fold of the toy cohort at SETTINGS, trained once for every test that needs it."""
+    def get(split: str, fold: str, model: str):
+        return fold_cache(("toy", split, fold, model), lambda: tf.run_fold(
+            "sex", split, fold, model, toy, SETTINGS, device=torch.device("cpu"), log=None))
+    return get
+
+
+def test_cnn_learns_and_shuffled_control_stays_at_chance(toy, toy_fold):
     """The shuffled control's bound is binomial in its test-set size (:func:`conftest.chance_halfwidth`): two
     random-10 % folds of the toy cohort hold 72 calls, which allows ±19 points at alpha 0.001, about as loose
     as the ±20 typed in before. It catches labels leaking into the control (accuracy near 100 %), not a small
@@ -245,7 +254,7 @@ def test_cnn_learns_and_shuffled_control_stays_at_chance(toy):
     accs, shuffled, n_shuffled = [], [], 0
     n_classes = toy.table["sex"].nunique()
     for fold in ["A0", "A1"]:
-        m, pred, curve, _ = tf.run_fold("sex", "loao", fold, "cnn", toy, SETTINGS, device=torch.device("cpu"), log=None)
+        m, pred, curve, _ = toy_fold("loao", fold, "cnn")
         accs.append(m["accuracy"])
         assert m["n_test"] == (toy.table["animal"] == fold).sum() and m["test_animals"] == [fold]
         assert m["chance"] == 1 / n_classes
@@ -253,7 +262,7 @@ def test_cnn_learns_and_shuffled_control_stays_at_chance(toy):
         assert {"iteration", "test_accuracy", "weight_change"} <= set(curve.columns) and len(curve) > 3
         assert curve["weight_change"].gt(0).all()
     for fold in ["k0", "k1"]:
-        m, *_ = tf.run_fold("sex", "random10", fold, "cnn_shuffled", toy, SETTINGS, device=torch.device("cpu"), log=None)
+        m, *_ = toy_fold("random10", fold, "cnn_shuffled")
         shuffled.append(m["balanced_accuracy"])
         n_shuffled += m["n_test"]
     assert n_shuffled == round(0.1 * len(toy.table)) * 2  # each random-10 % fold tests a tenth of the calls
@@ -277,9 +286,10 @@ def test_loao_shuffled_control_pools_its_permutations(toy):
     assert "replicates" not in m2 and "replicate" not in pred2.columns
 
 
-def test_training_is_deterministic(toy):
-    runs = [tf.run_fold("sex", "random10", "k3", "cnn", toy, SETTINGS, device=torch.device("cpu"), log=None)
-            for _ in range(2)]
+def test_training_is_deterministic(toy, toy_fold):
+    """A fold trained again (here: the one an earlier test trained) gives the same scores and curve."""
+    runs = [toy_fold("loao", "A1", "cnn"),
+            tf.run_fold("sex", "loao", "A1", "cnn", toy, SETTINGS, device=torch.device("cpu"), log=None)]
     assert np.array_equal(runs[0][1]["score"].to_numpy(), runs[1][1]["score"].to_numpy())
     assert runs[0][2]["test_accuracy"].equals(runs[1][2]["test_accuracy"])
 
@@ -543,10 +553,10 @@ def test_runtime_switches_resolve_per_device(monkeypatch):
     assert torch.are_deterministic_algorithms_enabled()
 
 
-def test_channels_last_trains_the_same_network(toy):
+def test_channels_last_trains_the_same_network(toy, toy_fold):
     """channels_last changes the memory layout, not the network: same accuracy level, weights saved in the
     ordinary layout (a model trained so loads anywhere)."""
-    m1, _, _, net1 = tf.run_fold("sex", "loao", "A1", "cnn", toy, SETTINGS, device=torch.device("cpu"), log=None)
+    m1, _, _, net1 = toy_fold("loao", "A1", "cnn")
     m2, _, _, net2 = tf.run_fold("sex", "loao", "A1", "cnn", toy, {**SETTINGS, "runtime": {"channels_last": True}},
                                  device=torch.device("cpu"), log=None)
     assert m2["runtime"]["channels_last"] and not m1["runtime"]["channels_last"]
