@@ -59,6 +59,15 @@ def clone(tmp_path_factory) -> Path:
     return copy_workflow(tmp_path_factory.mktemp("clone"))
 
 
+@pytest.fixture(scope="session")
+def test_preset_clone(tmp_path_factory) -> Path:
+    """The copy the slow runs of the `test` preset share: test_slurm runs the sex cohort's simulation,
+    extraction and CNN folds through SLURM first (test files run in name order), and test_workflow's full run
+    of the preset then finds those jobs done instead of repeating them (where SLURM is not available it runs
+    them itself). Outputs are deterministic, so which run made them does not change what is checked."""
+    return copy_workflow(tmp_path_factory.mktemp("test_preset"))
+
+
 #: What planning may not import: the scientific stack the jobs need, but the Python running snakemake need not.
 HEAVY = ("torch", "sklearn", "scipy", "matplotlib", "skimage", "statsmodels", "openTSNE", "soundfile")
 

@@ -66,7 +66,8 @@ def test_user_sample_sheet_plans_real_recordings(clone):
 
 
 @pytest.mark.slow
-def test_test_preset_runs_every_rule(clone):
+def test_test_preset_runs_every_rule(test_preset_clone):
+    clone = test_preset_clone  # shared with test_slurm, whose sex-cohort jobs are then done already
     proc = _run(["--cores", "2", "--config", "preset=test"], clone, timeout=1200)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     sheet = pd.read_csv(clone / "results/simulated/samples.tsv", sep="\t")
