@@ -2,12 +2,11 @@
 of the `test` preset through every rule."""
 from __future__ import annotations
 
-import json
 import subprocess
 
 import pandas as pd
 import pytest
-from conftest import SNAKEMAKE, chance_halfwidth, planned_animals
+from conftest import SNAKEMAKE, planned_animals
 from conftest import job_counts as _job_counts
 
 
@@ -78,17 +77,16 @@ def test_test_preset_runs_every_rule(test_preset_clone):
     annotated = sum(len(pd.read_csv(f, header=None)) for f in sorted((clone / "data/amvoc-dev").glob("*/truth.csv")))
     assert table.set_index("measure").loc["duration_ms", "n_real"] == annotated  # every annotated real call
     # The sex claims of Fig 3 are computed; on 4 animals of 12 s the CNN cannot be significant, but the
-    # controls must stay near chance and the check must run on the real output. "Near": within the binomial
-    # bound of the controls' pooled test calls (conftest.chance_halfwidth, alpha 0.001; ~160 calls here, so
-    # about ±13 points): a label leak fails it, a small bias may not.
+    # controls must stay near chance and the check must run on the real output. "Near" is not a binomial bound
+    # on the test calls here (conftest.chance_halfwidth, used for the random-split control in test_train): a
+    # leave-one-animal-out control scores one model on one animal's calls, so a model's bias towards one label
+    # moves all of them together (measured: single default-preset folds of svm_shuffled at 28-29 % on ~120
+    # calls, where a binomial bound at alpha 0.001 allows 50 ± 15 %). The independent unit is the animal, and
+    # a binomial bound over 4 animals allows anything; the 25-point tolerance is a regression threshold that
+    # catches a label leak (controls near 100 %) or a broken control (near 0 %), nothing subtler.
     from usvflow.report.claims import check_sex_claims
 
-    n_test = min(sum(json.loads(f.read_text())["n_test"]
-                     for f in (clone / "results/train/sex/loao").glob(f"*/{model}.metrics.json"))
-                 for model in ("cnn_shuffled", "ridge_shuffled", "svm_shuffled"))
-    assert n_test >= 4 * 10, n_test  # every held-out animal's calls
-    tolerance = chance_halfwidth(n_test)
-    claims = {c.name: c for c in check_sex_claims(clone / "results/stats/fig3.json", chance_tolerance=tolerance)}
+    claims = {c.name: c for c in check_sex_claims(clone / "results/stats/fig3.json", chance_tolerance=0.25)}
     assert len(claims) == 5
     for name in ("cnn shuffled at chance", "ridge shuffled at chance", "svm shuffled at chance"):
         assert claims[name].holds, claims[name].detail
