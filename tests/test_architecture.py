@@ -6,11 +6,10 @@ import ast
 import os
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, job_counts
+from conftest import HEAVY, ROOT, job_counts
 
 PACKAGE = ROOT / "src" / "usvflow"
 
@@ -18,8 +17,6 @@ PACKAGE = ROOT / "src" / "usvflow"
 STAGES = ["errors", "config", "audio", "simulate", "detect", "features", "classify", "interpret", "segment",
           "report", "figures", "workflow", "detect_cli", "classify_cli", "cli"]
 MAX_LINES = 500
-#: What planning may not import: the scientific stack the jobs need, but the Python running snakemake need not.
-HEAVY = ("torch", "sklearn", "scipy", "matplotlib", "skimage", "statsmodels", "openTSNE", "soundfile")
 
 
 def _modules() -> dict[str, Path]:
@@ -109,28 +106,11 @@ def test_the_checks_see_a_wrong_import(tmp_path):
     assert deps == {"usvflow.classify.models"} and _stage("usvflow.classify.models") > _stage("usvflow.audio.bad")
 
 
-_BLOCKER = textwrap.dedent(
-    """
-    import importlib.abc, sys
-    HEAVY = {heavy!r}
-    class Block(importlib.abc.MetaPathFinder):
-        def find_spec(self, name, path=None, target=None):
-            if name.split(".")[0] in HEAVY:
-                raise ImportError(f"planning imported {{name}}")
-            return None
-    sys.meta_path.insert(0, Block())
-    from snakemake.cli import main
-    sys.argv = ["snakemake"] + {args!r}
-    main()
-    """
-)
-
-
-@pytest.mark.parametrize("args", [["-n", "--cores", "2"], ["-n", "--cores", "2", "--config", "preset=paper"]])
-def test_dry_run_imports_no_scientific_stack(clone, args):
-    """`snakemake -n` with torch, scikit-learn, scipy, matplotlib, ... made unimportable."""
-    code = _BLOCKER.format(heavy=HEAVY, args=args)
-    proc = subprocess.run([sys.executable, "-c", code], cwd=clone, capture_output=True, text=True, timeout=300)
+@pytest.mark.parametrize("preset", ["default", "paper"])
+def test_dry_run_imports_no_scientific_stack(preset, request):
+    """`snakemake -n` with torch, scikit-learn, scipy, matplotlib, ... made unimportable (the shared dry runs
+    of conftest are planned that way)."""
+    proc = request.getfixturevalue(f"{preset}_dry_run")
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert job_counts(proc.stdout)["train_cnn"] > 0
 

@@ -166,16 +166,13 @@ def test_paper_preset_trains_at_the_papers_settings(config):
     assert len(s["seeds"]) >= 3
 
 
-def test_paper_preset_plans_every_model_and_seed(clone):
-    import subprocess
+def test_paper_preset_plans_every_model_and_seed(paper_dry_run, planning_clone):
+    from conftest import job_counts
 
-    from conftest import SNAKEMAKE, job_counts
-
-    proc = subprocess.run(SNAKEMAKE + ["-n", "--cores", "2", "--config", "preset=paper"], cwd=clone,
-                          capture_output=True, text=True, timeout=600)
+    proc = paper_dry_run
     assert proc.returncode == 0, proc.stderr
     counts = job_counts(proc.stdout)
-    assert counts["segment_train"] == 4 * len(_preset(yaml_config(clone), "paper")["seeds"])
+    assert counts["segment_train"] == 4 * len(_preset(yaml_config(planning_clone), "paper")["seeds"])
     assert counts["segment_evaluate"] == 1 and counts["segment_refine"] == 1
     for model in ("squeakout", "squeakout_noaug", "unet", "unet_aug"):
         assert f"results/segment/models/{model}/seed0.pt" in proc.stdout

@@ -45,9 +45,9 @@ def _jobs(cluster: LocalSlurm) -> list[dict[str, str]]:
     return jobs
 
 
-def test_profile_plans_gpu_jobs_for_the_paper_preset(clone):
+def test_profile_plans_gpu_jobs_for_the_paper_preset(planning_clone):
     proc = subprocess.run([sys.executable, "-m", "snakemake", "--profile", "profiles/slurm", "-n",
-                           "--config", "preset=paper"], cwd=clone, capture_output=True, text=True)
+                           "--config", "preset=paper"], cwd=planning_clone, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr[-2000:]
     counts = _job_counts(proc.stdout)
     planned = planned_animals("paper")
@@ -65,18 +65,18 @@ def test_profile_plans_gpu_jobs_for_the_paper_preset(clone):
 
 
 @pytest.mark.slow
-def test_test_preset_runs_through_slurm(slurm, clone, capsys):
+def test_test_preset_runs_through_slurm(slurm, test_preset_clone, capsys):
     """The sex cohort of the `test` preset, from simulation to one CNN fold per held-out animal, as sbatch
     jobs. (The whole preset is ~200 jobs: minutes of SLURM scheduling for no extra coverage.)"""
     sheet = subprocess.run([sys.executable, "-c", "import sys, yaml; sys.path.insert(0, 'src');"
                             "from usvflow.simulate.plan import plan_cohorts;"
                             "c = yaml.safe_load(open('config.yaml'))['simulation'];"
                             "print(' '.join(s.animal for s in plan_cohorts(c, 'test') if s.cohort == 'sex'))"],
-                           cwd=clone, capture_output=True, text=True, check=True).stdout.split()
+                           cwd=test_preset_clone, capture_output=True, text=True, check=True).stdout.split()
     targets = [f"results/train/sex/loao/{animal}/cnn.metrics.json" for animal in sheet]
     proc = subprocess.run([sys.executable, "-m", "snakemake", "--profile", "profiles/slurm", "--config", "preset=test",
                            "--slurm-logdir", str(slurm.dir / "joblogs"), *targets],
-                          cwd=clone, env=dict(slurm.env), capture_output=True, text=True, timeout=1200)
+                          cwd=test_preset_clone, env=dict(slurm.env), capture_output=True, text=True, timeout=1200)
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
     jobs = _jobs(slurm)
     completed = [j for j in jobs if j.get("JobState") == "COMPLETED"]
@@ -86,7 +86,7 @@ def test_test_preset_runs_through_slurm(slurm, clone, capsys):
     assert len(completed) == 2 * len(sheet) + 1 + len(sheet)
     assert len(gpu) == len(sheet), "each training fold must reach SLURM as a GPU job"
     for target in targets:
-        metrics = json.loads((clone / target).read_text())
+        metrics = json.loads((test_preset_clone / target).read_text())
         assert metrics["task"] == "sex" and metrics["n_test"] > 0
     with capsys.disabled():
         print(f"\nSLURM executed {len(completed)} jobs ({len(gpu)} with a GPU request) for the test preset's sex cohort")

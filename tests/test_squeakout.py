@@ -272,3 +272,64 @@ def test_batch_stream_uses_every_image_once_per_pass():
     first = np.concatenate([next(stream) for _ in range(5)])
     second = np.concatenate([next(stream) for _ in range(5)])
     assert sorted(first) == list(range(20)) == sorted(second) and not np.array_equal(first, second)
+
+
+def test_best_validation_weights_are_restored_after_early_stopping():
+    """Training masks are all call, validation masks all background: every update raises the validation
+    loss, so the best check is the first; training stops early and the model ends with that check's weights,
+    not the last ones."""
+    x, _ = _toy(8, size=16)
+
+    class Bias(torch.nn.Module):  # one logit for every pixel
+        def __init__(self):
+            super().__init__()
+            self.b = torch.nn.Parameter(torch.zeros(1))
+
+        def forward(self, xb):
+            return xb * 0 + self.b
+
+    net = Bias()
+    seen = []  # the weights at each check (the log line is written after the check)
+    cfg = TrainConfig(lr=0.1, max_epochs=20, batches_per_epoch=2, plateau_patience=50, early_stop_patience=3,
+                      augment=False)
+    hist = train_segmenter(net, x, np.ones_like(x, bool), x, np.zeros_like(x, bool), cfg,
+                           log=lambda s: seen.append(net.b.item()), device="cpu")
+    assert hist.stopped == "early stopping" and len(hist.epochs) == 4 < cfg.max_epochs
+    assert hist.best_epoch == 0
+    assert seen[0] < seen[-1]  # training kept moving the logit up ...
+    assert net.b.item() == pytest.approx(seen[0])  # ... and the best check's weights came back
+
+
+def test_predict_proba_is_the_sigmoid_of_the_logits_in_any_batch_size():
+    from usvflow.segment.training import predict_masks, predict_proba, to_tensor
+
+    x, _ = _toy(7)
+    net = SqueakOut(width=0.25, last_channels=64)
+    net.train()  # prediction switches to evaluation mode itself
+    p = predict_proba(net, x, batch=3)
+    assert p.shape == (7, 32, 32) and p.dtype == np.float32 and not net.training
+    with torch.no_grad():
+        expected = torch.sigmoid(net(to_tensor(x)))[:, 0].numpy()
+    assert np.allclose(p, expected, atol=1e-6)
+    assert np.allclose(predict_proba(net, x, batch=32), p, atol=1e-6)  # batching changes rounding only
+    assert np.array_equal(predict_masks(net, x, threshold=0.3, batch=2), p >= 0.3)
+    assert predict_proba(net, x[:0]).shape == (0, 32, 32)
+
+
+def test_load_model_gives_back_the_trained_network(tmp_path):
+    """The checkpoint the training rule writes loads into the same architecture, in evaluation mode, and
+    predicts what the trained model predicted."""
+    from usvflow.segment.models import build_model
+    from usvflow.segment.training import load_model, predict_proba
+
+    settings = {"squeakout_width": 0.25, "squeakout_last_channels": 64, "unet_base": 4, "unet_depth": 2}
+    x, y = _toy(8)
+    for name in ("squeakout", "unet"):
+        model = build_model(name, width=0.25, last_channels=64, unet_base=4, unet_depth=2)
+        train_segmenter(model, x, y, x[:2], y[:2], TrainConfig(max_epochs=1, batches_per_epoch=1, augment=False),
+                        log=lambda s: None, device="cpu")
+        path = tmp_path / f"{name}.pt"
+        torch.save({"name": name, "seed": 0, "state_dict": model.state_dict(), "settings": settings}, path)
+        loaded = load_model(str(path), device="cpu")
+        assert type(loaded) is type(model) and not loaded.training
+        assert np.array_equal(predict_proba(loaded, x), predict_proba(model, x))
