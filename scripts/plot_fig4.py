@@ -1,6 +1,7 @@
 """Snakemake adapter: Fig 4 (properties from spectrograms; sex from features) and results/stats/fig4.json."""
 import pandas as pd
 
+from usvflow.classify.ceiling import ceiling_text, draw_ceiling, read_ceiling
 from usvflow.classify.tasks import task_labels
 from usvflow.figures import models as pm
 from usvflow.report.summary import write_stats
@@ -22,7 +23,13 @@ def main(smk):
     # Fig 4I: the ridge of Fig 4H fitted on every call, with the alpha its folds chose most often.
     alpha = pm.chosen_regularisation(metrics, "sex", "ridge_feat9") or 1.0
     coefs = pm.ridge_coefficients(pd.read_parquet(inp.features), FEATURES_9, NAMES_9, y_sex, alpha)
-    pm.plot_fig4(metrics, labels, coefs, smk.params.dataset).savefig(smk.output.figure)
+    fig = pm.plot_fig4(metrics, labels, coefs, smk.params.dataset)
+    # The truth ceiling (simulated data): the true 9 features on G-H, every true call parameter on K-L.
+    ceiling = read_ceiling(inp.ceiling, "sex")
+    for prefix, kind in (("G ", "feat9"), ("H ", "feat9"), ("K-L ", "parameters")):
+        draw_ceiling(next(a for a in fig.axes if a.get_title().startswith(prefix)), ceiling.get(kind),
+                     "ceiling" if prefix == "G " else "truth ceiling")
+    fig.savefig(smk.output.figure)
 
     acc = lambda task, model: pm.accuracies(metrics, task, model)  # noqa: E731
     # Property values are unbalanced (most calls: no break, narrow band): balanced accuracy beside accuracy.
@@ -66,6 +73,10 @@ def main(smk):
         {"quantity": "Fig 4L: ridge / SVM on 24 features + 3 vectors", "paper": f"{pm.PAPER['ridge_semiconv']} / {pm.PAPER['svm_semiconv']}",
          "ours": f"{pm.pct(acc('sex', 'ridge_semiconv'))} / {pm.pct(acc('sex', 'svm_semiconv'))}"},
     ]
+    if ceiling:
+        values["truth_ceiling"] = ceiling
+        rows.append({"quantity": "Truth ceiling: ridge / SVM on the true call parameters, leave-one-animal-out",
+                     "paper": "not available (real data)", "ours": ceiling_text(ceiling, "sex")})
     write_stats(smk.output.stats, "fig4", smk.params.dataset, values, rows)
 
 
