@@ -10,8 +10,12 @@
 # labels reassigned across animals (all assignments up to nulls.max_permutations, else that many random
 # ones), each model's regularisation fixed at the value its real folds chose most often.
 # results/nulls/{task}.json; results/stats/nulls.json puts each p beside the nested accuracy, the
-# call-level shuffled control and the ceiling. The CNN is not permuted here (one network per fold and
-# relabelling: 70 x 8 trainings on the default cohort).
+# call-level shuffled control and the ceiling.
+#
+# The CNN (one network per fold and relabelling: 70 x 8 trainings on the default cohort) is not permuted in
+# the default run. Opt-in: `snakemake results/stats/cnn_permutation.json` trains the leave-one-animal-out CNN
+# on nulls.cnn_permutations random relabellings (every fold of each) and writes the Monte Carlo p,
+# (1 + #relabellings at least as accurate) / (1 + K); with nulls.cnn_in_summary it joins `all` and summary.md.
 
 from usvflow.classify.classical_tasks import MODELS as CLASSICAL_MODELS  # noqa: E402
 
@@ -115,6 +119,73 @@ rule nulls_stats:
     script:
         "../scripts/nulls_stats.py"
 
+
+CNN_NULL_K = int(config["nulls"]["cnn_permutations"])
+
+
+def cnn_null_inputs(wildcards):
+    jobs = [(t, f) for t, s, f, m in TRAIN_JOBS if s == "loao" and m == "cnn" and t in NULL_TASKS]
+    return {
+        "perms": [
+            f"results/nulls/cnn/{t}/p{k}/{f}.metrics.json"
+            for t, f in jobs
+            for k in range(1, CNN_NULL_K + 1)
+        ],
+        "real": [f"results/train/{t}/loao/{f}/cnn.metrics.json" for t, f in jobs],
+    }
+
+
+rule cnn_permutation_fold:
+    input:
+        table=lambda wildcards: f"results/dataset/{classical_cohort(wildcards)}.calls.parquet",
+        images=lambda wildcards: f"results/dataset/{classical_cohort(wildcards)}.spectrograms.npy",
+    output:
+        metrics="results/nulls/cnn/{task}/p{perm}/{fold}.metrics.json",
+    log:
+        "logs/nulls/cnn/{task}/p{perm}/{fold}.log",
+    benchmark:
+        "benchmarks/nulls/cnn/{task}/p{perm}/{fold}.tsv"
+    wildcard_constraints:
+        task=alternation(NULL_TASKS),
+        perm="[0-9]+",
+        fold="[^/]+",
+    conda:
+        "../envs/usvflow.yaml"
+    threads: 1
+    resources:
+        **res("train_cnn"),
+        gpu=1,
+    params:
+        settings=lambda wildcards: planning.train_job_settings(
+            TRAIN, wildcards.task, "cnn"
+        ),
+        spec=lambda wildcards: CLASSICAL[wildcards.task]["spec"],
+        null=config["nulls"],
+    script:
+        "../scripts/cnn_permutation_fold.py"
+
+
+rule cnn_permutation:
+    input:
+        unpack(cnn_null_inputs),
+    output:
+        stats="results/stats/cnn_permutation.json",
+    log:
+        "logs/cnn_permutation.log",
+    conda:
+        "../envs/usvflow.yaml"
+    resources:
+        **res("nulls_stats"),
+    params:
+        tasks=NULL_TASKS,
+        dataset=DATA_LABEL,
+    script:
+        "../scripts/cnn_permutation.py"
+
+
+if NULL_TASKS and CNN_NULL_K and config["nulls"]["cnn_in_summary"]:
+
+    register(stats=["results/stats/cnn_permutation.json"])
 
 if CEILING_TASKS:
 

@@ -102,3 +102,19 @@ def test_spectrogram_models_use_the_shared_gram_and_rows_left_out_stay_out():
         assert m["p"] <= 0.1 + 1e-12 and m["mean_accuracy"] > 0.8
     yp = nulls.relabel(y, animals, {a: 1 for a in set(animals)})
     assert (yp[:5] == -1).all() and (yp[5:] == 1).all()
+
+
+def test_cnn_relabellings_are_fixed_distinct_and_never_the_true_one():
+    import pandas as pd
+
+    labels = {f"F{i}": 0 for i in range(4)} | {f"M{i}": 1 for i in range(4)}
+    five = nulls.sampled_assignments(labels, 5, 1000, 20200)
+    assert len(five) == 5 and labels not in five
+    assert len({tuple(sorted(a.items())) for a in five}) == 5
+    assert nulls.sampled_assignments(labels, 8, 1000, 20200)[:5] == five  # relabelling i is the same for every K
+    table = pd.DataFrame({"animal": ["F0", "F0", "M1", "X"], "sex": ["F", "F", "M", "?"]})
+    out = nulls.relabelled_table(table, "sex", five[0], ["F", "M"])
+    assert list(out["sex"][:3]) == ["FM"[five[0]["F0"]]] * 2 + ["FM"[five[0]["M1"]]] and out["sex"][3] == "?"
+    assert list(table["sex"]) == ["F", "F", "M", "?"]  # the input is not changed
+    assert nulls.monte_carlo_p(0.9, [0.5, 0.6, 0.95]) == pytest.approx(2 / 4)
+    assert nulls.monte_carlo_p(0.9, [0.5] * 9) == pytest.approx(1 / 10)

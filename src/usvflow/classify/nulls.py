@@ -236,3 +236,30 @@ def headline_null(inputs: dict[str, np.ndarray], models: dict[str, tuple[str, st
             "null_sd": float(ok.std()) if ok.size else None,
             "null_quantile_95": float(np.quantile(ok, 0.95)) if ok.size else None, "null": null.tolist()}
     return out
+
+
+def sampled_assignments(labels: dict[str, int], k: int, max_permutations: int, seed: int) -> list[dict[str, int]]:
+    """``k`` relabellings for a costly model (the CNN: one network per fold and relabelling), drawn without
+    replacement from :func:`assignments` other than the true one, in a fixed order: relabelling ``i`` is the
+    same in every job that asks for it."""
+    perms, _ = assignments(labels, max_permutations, seed)
+    rest = perms[1:]
+    order = np.random.default_rng(np.random.SeedSequence([int(seed), 7])).permutation(len(rest))
+    return [rest[i] for i in order[: max(0, int(k))]]
+
+
+def relabelled_table(table, column: str, assign: dict[str, int], names: Sequence[str]):
+    """A copy of a call table whose ``column`` holds ``names[assign[animal]]`` for every assigned animal
+    (``names``: the label coded 0, then 1); other rows keep theirs."""
+    out = table.copy()
+    animals = out["animal"].astype(str)
+    hit = animals.isin(list(assign))
+    out.loc[hit, column] = [names[assign[a]] for a in animals[hit]]
+    return out
+
+
+def monte_carlo_p(observed: float, null: Sequence[float]) -> float:
+    """p of ``observed`` against ``null`` drawn at random from the relabellings (the true one not among them):
+    (1 + #null >= observed) / (1 + #null), never 0."""
+    null = np.asarray([v for v in null if v is not None and np.isfinite(v)], float)
+    return float((1 + np.sum(null >= observed - 1e-12)) / (1 + null.size))
