@@ -60,7 +60,7 @@ rule ceiling:
     log:
         "logs/ceiling.log",
     benchmark:
-        "benchmarks/ceiling.tsv"
+        "benchmarks/nulls/ceiling.tsv"
     conda:
         "../envs/usvflow.yaml"
     threads: 1

@@ -150,6 +150,7 @@ PAPER_RESOURCES: dict[str, tuple[int, int]] = {
     "network_fold": (14000, 60),
     "final_cnn": (16000, 480), "final_classical": (12000, 240),
     "confound": (4000, 120),  # 1,000 random relabellings x 17 folds x 4 models: ~45 min on one core
+    "nulls": (16000, 720),  # 1,000 random relabellings x 17 folds x 4 models, each a solve on the training calls
 }
 
 
