@@ -25,34 +25,14 @@ NULL_SPECTROGRAM = ["ridge", "svm"]
 NULL_FEATURE = ["ridge_feat9", "svm_feat9"]
 
 
-def null_models(task):
-    return NULL_SPECTROGRAM + (NULL_FEATURE if task in CLASSICAL_FEATURE_TASKS else [])
-
-
-def null_inputs(wildcards):
-    cohort = classical_cohort(wildcards)
-    task = wildcards.task
-    out = {
-        "dataset": f"results/dataset/{cohort}.calls.parquet",
-        "images": f"results/dataset/{cohort}.spectrograms.npy",
-        "metrics": classical_metrics(
-            task, null_models(task) + [f"{m}_shuffled" for m in null_models(task)]
-        ),
-    }
-    if task in CLASSICAL_FEATURE_TASKS:
-        out["features"] = f"results/features/{cohort}.features.parquet"
-    return out
-
-
-def ceiling_json():
-    """The truth ceiling where the workflow computes it (simulated cohorts), for figures that quote it."""
-    return ["results/stats/ceiling.json"] if CEILING_TASKS else []
-
-
 rule ceiling:
     input:
         calls=truth_files(
-            [r for t in CEILING_TASKS for r in cohort_recordings(CLASSICAL[t]["spec"]["cohort"])]
+            [
+                r
+                for t in CEILING_TASKS
+                for r in cohort_recordings(CLASSICAL[t]["spec"]["cohort"])
+            ]
         ),
         recordings=f"{SIM_DIR}/truth/recordings.tsv",
     output:
@@ -121,18 +101,6 @@ rule nulls_stats:
 
 
 CNN_NULL_K = int(config["nulls"]["cnn_permutations"])
-
-
-def cnn_null_inputs(wildcards):
-    jobs = [(t, f) for t, s, f, m in TRAIN_JOBS if s == "loao" and m == "cnn" and t in NULL_TASKS]
-    return {
-        "perms": [
-            f"results/nulls/cnn/{t}/p{k}/{f}.metrics.json"
-            for t, f in jobs
-            for k in range(1, CNN_NULL_K + 1)
-        ],
-        "real": [f"results/train/{t}/loao/{f}/cnn.metrics.json" for t, f in jobs],
-    }
 
 
 rule cnn_permutation_fold:
