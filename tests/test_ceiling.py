@@ -64,3 +64,26 @@ def test_truth_without_what_the_ceiling_needs_is_one_clear_line(sim):
         call_parameters(calls.drop(columns=["distance_m"]), recs, 0.2)
     with pytest.raises(InputError, match="no gain_db"):
         call_parameters(calls, recs.iloc[1:], 0.2)
+
+
+def test_ceiling_is_read_and_drawn_for_the_figures(tmp_path):
+    import json
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from usvflow.classify.ceiling import ceiling_text, draw_ceiling, read_ceiling
+
+    path = tmp_path / "ceiling.json"
+    path.write_text(json.dumps({"values": {"sex": {"parameters": {"ceiling": 0.72}, "feat9": {"ceiling": 0.66}}}}))
+    c = read_ceiling([str(path)], "sex")
+    assert c == {"parameters": 0.72, "feat9": 0.66} and read_ceiling([], "sex") == {} == read_ceiling([str(path)], "x")
+    assert "72 % from all per-call parameters" in ceiling_text(c, "sex") and ceiling_text({}, "sex") == ""
+    fig, ax = plt.subplots()
+    draw_ceiling(ax, c["parameters"])
+    draw_ceiling(ax, None)  # real data: nothing drawn
+    assert [tuple(line.get_ydata()) for line in ax.lines] == [(72.0, 72.0)]
+    assert [t.get_text() for t in ax.texts] == ["truth ceiling 72 %"]
+    plt.close(fig)
