@@ -162,3 +162,26 @@ def test_bad_call_table_is_one_line_naming_the_file(tmp_path, text, expected):
     with pytest.raises(InputError) as err:
         cf.read_calls(path)
     assert str(path) in str(err.value) and expected in str(err.value)
+
+
+@pytest.mark.slow
+def test_made_up_sexes_on_seven_real_recordings_measured(realdata, tmp_path, config):
+    """Issue 16's check on the nearest sheet the repository allows (benchmarks/confound_made_up_sex.py): 4 dev
+    clips "F" (four sessions), the unlabelled recording in 3 pieces "M" (one session). Measured: not flagged.
+    The background does tell the one "M" session (its held-out pieces are recognised), but each "F" clip is a
+    session of its own that no other "F" shares, so held-out "F" clips are not recognised as "F"; the mean over
+    animals sits near chance, and relabellings do as well. What this sheet lacks, against the issue's, is a
+    recording condition that the made-up "F" recordings share."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("made_up", realdata.parents[1] / "benchmarks" / "confound_made_up_sex.py")
+    made_up = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(made_up)
+    sheet = made_up.made_up_sheet(realdata, tmp_path)
+    assert list(sheet["sex"]) == list("FFFFMMM") and sheet["animal"].nunique() == 7
+    res, _, _ = made_up.run(sheet, config)
+    v = res.values
+    assert v["n_assignments"] == 35 and v["exhaustive"] and v["p_min"] == pytest.approx(1 / 35)
+    svm = v["models"]["svm_background"]["fold_accuracy"]
+    pieces = [a for a in svm if a.startswith("unlabelled")]
+    assert sum(svm[a] > 0.5 for a in pieces) >= 2  # the shared "M" session is recognised in held-out pieces
