@@ -6,7 +6,7 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from usvflow.classify.ceiling import ceiling_text, draw_ceiling, read_ceiling
+from usvflow.classify.ceiling import ceiling_text, draw_ceiling, panel, read_ceiling
 from usvflow.classify.confound import caption_with_control
 from usvflow.figures import models as pm
 from usvflow.report.stats import rank_sum
@@ -36,7 +36,7 @@ def main(smk):
                        comparisons)
     # The truth ceiling (simulated data: usvflow.classify.ceiling) across panel E.
     ceiling = read_ceiling(inp.ceiling, "sex")
-    draw_ceiling(next(a for a in fig.axes if a.get_title().startswith("E ")), ceiling.get("parameters"))
+    draw_ceiling(panel(fig, "E "), ceiling.get("parameters"))
     # The background-only control (usvflow.classify.confound), in one sentence below the panels.
     confound = json.loads(Path(inp.confound[0]).read_text()) if len(inp.confound) else None
     if confound:

@@ -1,7 +1,7 @@
 """Snakemake adapter: Fig 4 (properties from spectrograms; sex from features) and results/stats/fig4.json."""
 import pandas as pd
 
-from usvflow.classify.ceiling import ceiling_text, draw_ceiling, read_ceiling
+from usvflow.classify.ceiling import ceiling_text, draw_ceiling, panel, read_ceiling
 from usvflow.classify.tasks import task_labels
 from usvflow.figures import models as pm
 from usvflow.report.summary import write_stats
@@ -27,7 +27,7 @@ def main(smk):
     # The truth ceiling (simulated data): the true 9 features on G-H, every true call parameter on K-L.
     ceiling = read_ceiling(inp.ceiling, "sex")
     for prefix, kind in (("G ", "feat9"), ("H ", "feat9"), ("K-L ", "parameters")):
-        draw_ceiling(next(a for a in fig.axes if a.get_title().startswith(prefix)), ceiling.get(kind),
+        draw_ceiling(panel(fig, prefix), ceiling.get(kind),
                      "ceiling" if prefix == "G " else "truth ceiling")
     fig.savefig(smk.output.figure)
 

@@ -1,7 +1,7 @@
 """Snakemake adapter: Fig 5 (strain from spectrograms, leave-one-animal-out) and results/stats/fig5.json."""
 import pandas as pd
 
-from usvflow.classify.ceiling import ceiling_text, draw_ceiling, read_ceiling
+from usvflow.classify.ceiling import ceiling_text, draw_ceiling, panel, read_ceiling
 from usvflow.figures import models as pm
 from usvflow.report.summary import write_stats
 from usvflow.workflow.script import script_main
@@ -14,7 +14,7 @@ def main(smk):
     pa = pm.per_animal(preds, pd.read_parquet(smk.input.table), "cnn", 0.5)
     fig = pm.plot_fig5(metrics, pa, smk.params.dataset)
     ceiling = read_ceiling(smk.input.ceiling, "strain")  # simulated data: the truth ceiling across panel B
-    draw_ceiling(next(a for a in fig.axes if a.get_title().startswith("B ")), ceiling.get("parameters"))
+    draw_ceiling(panel(fig, "B "), ceiling.get("parameters"))
     fig.savefig(smk.output.figure)
     acc = {m: pm.accuracies(metrics, "strain", m, "loao") for m in
            ["cnn", "cnn_shuffled", "ridge", "svm", "ridge_shuffled", "svm_shuffled"]}

@@ -74,15 +74,18 @@ def test_ceiling_is_read_and_drawn_for_the_figures(tmp_path):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from usvflow.classify.ceiling import ceiling_text, draw_ceiling, read_ceiling
+    from usvflow.classify.ceiling import ceiling_text, draw_ceiling, panel, read_ceiling
 
     path = tmp_path / "ceiling.json"
     path.write_text(json.dumps({"values": {"sex": {"parameters": {"ceiling": 0.72}, "feat9": {"ceiling": 0.66}}}}))
     c = read_ceiling([str(path)], "sex")
     assert c == {"parameters": 0.72, "feat9": 0.66} and read_ceiling([], "sex") == {} == read_ceiling([str(path)], "x")
-    assert "72 % from all per-call parameters" in ceiling_text(c, "sex") and ceiling_text({}, "sex") == ""
-    fig, ax = plt.subplots()
-    draw_ceiling(ax, c["parameters"])
+    assert "72 % from all per-call parameters" in ceiling_text(c, "sex") and "66 % from the true values" in ceiling_text(c, "sex") and ceiling_text({}, "sex") == ""
+    fig, (other, ax) = plt.subplots(1, 2)
+    ax.set_title("E  sex", loc="left")  # the house style puts titles on the left
+    assert panel(fig, "E ") is ax and panel(fig, "K-L ") is None
+    draw_ceiling(panel(fig, "E "), c["parameters"])
+    draw_ceiling(panel(fig, "K-L "), c["parameters"])  # no such panel: nothing drawn, nothing raised
     draw_ceiling(ax, None)  # real data: nothing drawn
     assert [tuple(line.get_ydata()) for line in ax.lines] == [(72.0, 72.0)]
     assert [t.get_text() for t in ax.texts] == ["truth ceiling 72 %"]

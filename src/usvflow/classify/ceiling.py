@@ -45,7 +45,7 @@ TRUTH_FEAT9 = ["duration_s", "f_mean_hz", "source_level_db", *PROPERTIES]
 #: Model name → the classical stage's estimator it runs (ridge in primal form; linear SVM), see MODELS there.
 CEILING_MODELS = {"ridge": "ridge_feat9", "svm": "svm_feat9"}
 INPUT_NAMES = {"parameters": "all per-call parameters the generator drew",
-               "feat9": "the 9 features, true values"}
+               "feat9": "the true values of the 9 features"}
 
 
 def call_parameters(calls: pd.DataFrame, recordings: pd.DataFrame, reference_m: float) -> pd.DataFrame:
@@ -138,10 +138,16 @@ def ceiling_text(ceilings: dict[str, float], task: str) -> str:
             f"parameters reach {' and '.join(parts)} for {task}: the information put into the calls.")
 
 
+def panel(fig, prefix: str):
+    """The axes of ``fig`` whose title (left, centre or right) starts with ``prefix`` (e.g. ``"E "``), or None."""
+    return next((ax for ax in fig.axes if any(ax.get_title(loc).startswith(prefix)
+                                              for loc in ("left", "center", "right"))), None)
+
+
 def draw_ceiling(ax, value: float | None, label: str = "truth ceiling") -> None:
     """A dashed line at the ceiling (``value`` as a fraction) across a panel of accuracies in %, named at its
-    right end (matplotlib axes; nothing is imported here). Nothing without a value."""
-    if value is None:
+    right end (matplotlib axes; nothing is imported here). Nothing without a value or a panel."""
+    if value is None or ax is None:
         return
     ax.axhline(100 * value, ls="--", lw=1, color="0.15", zorder=0.5)
     ax.text(1.0, 100 * value + 1, f"{label} {100 * value:.0f} %", transform=ax.get_yaxis_transform(),
