@@ -28,7 +28,7 @@ def main(smk):
         for model, m in r["models"].items():
             p = "n/a" if m["p"] is None else f"{m['p']:.3g}"
             text = (f"{pct(m['nested_mean'])} (nested choice); call-level shuffled labels {pct(m['shuffled_mean'])}; "
-                    f"animal-level permutation p = {p} over {over} (smallest possible {r['p_min']:.2g}; "
+                    f"animal-level permutation p = {p} over {over} (resolution {r['p_min']:.2g}; "
                     f"{m['fixed']['name']} fixed at {m['fixed']['value']:g}: {pct(m['mean_accuracy'])}, "
                     f"relabelled {pct(m['null_mean'])} ± {pct(m['null_sd'])})")
             if cap is not None:

@@ -126,7 +126,8 @@ def smallest_p(labels: dict[str, int], n_assignments: int, exhaustive: bool) -> 
     """The smallest p-value the null can give. With groups of equal size the complement of the true assignment
     (every animal's label swapped) is one of the assignments, and any classifier separates it exactly as well
     (up to which calls the class balancing keeps): a 4 + 4 cohort's 70 assignments are 35 splits of the animals
-    into two groups, so p >= 2/70; 3 + 3 gives 2/20 = 0.1, never significant at 0.05."""
+    into two groups, so p resolves to 2/70; 3 + 3 gives 2/20 = 0.1, never significant at 0.05. (The balancing's
+    draw can put the swap a hair below the true labels, so p = 1/70 happens; it says no more than 2/70.)"""
     k = sum(labels.values())
     return (2.0 if exhaustive and 2 * k == len(labels) else 1.0) / n_assignments
 
