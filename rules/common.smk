@@ -216,6 +216,50 @@ def confound_json(task):
     return [f"results/confound/{task}.json"] if task in CONFOUND_TASKS else []
 
 
+# Input functions of the truth ceiling and the animal-level nulls (rules/nulls.smk; they read CEILING_TASKS,
+# NULL_TASKS and TRAIN_JOBS when called).
+
+
+def null_models(task):
+    return NULL_SPECTROGRAM + (NULL_FEATURE if task in CLASSICAL_FEATURE_TASKS else [])
+
+
+def null_inputs(wildcards):
+    cohort = classical_cohort(wildcards)
+    task = wildcards.task
+    out = {
+        "dataset": f"results/dataset/{cohort}.calls.parquet",
+        "images": f"results/dataset/{cohort}.spectrograms.npy",
+        "metrics": classical_metrics(
+            task, null_models(task) + [f"{m}_shuffled" for m in null_models(task)]
+        ),
+    }
+    if task in CLASSICAL_FEATURE_TASKS:
+        out["features"] = f"results/features/{cohort}.features.parquet"
+    return out
+
+
+def ceiling_json():
+    """The truth ceiling where the workflow computes it (simulated cohorts), for figures that quote it."""
+    return ["results/stats/ceiling.json"] if CEILING_TASKS else []
+
+
+def cnn_null_inputs(wildcards):
+    jobs = [
+        (t, f)
+        for t, s, f, m in TRAIN_JOBS
+        if s == "loao" and m == "cnn" and t in NULL_TASKS
+    ]
+    return {
+        "perms": [
+            f"results/nulls/cnn/{t}/p{k}/{f}.metrics.json"
+            for t, f in jobs
+            for k in range(1, CNN_NULL_K + 1)
+        ],
+        "real": [f"results/train/{t}/loao/{f}/cnn.metrics.json" for t, f in jobs],
+    }
+
+
 # Each stage file registers the figures it makes and the stats files that feed figures/summary.md,
 # so adding a stage never means editing this file or the Snakefile's `rule all`.
 TARGETS = []

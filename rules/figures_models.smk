@@ -28,6 +28,7 @@ rule fig3:
         classical=classical_metrics("sex", SPEC_CLASSICAL),
         table="results/dataset/sex.calls.parquet",
         confound=confound_json("sex"),
+        ceiling=ceiling_json(),
         caption_template="report/fig3.rst",
     output:
         # The caption is report/fig3.rst with the background-only control's sentence added by the script.
@@ -81,6 +82,7 @@ rule fig4:
             ]
             for p in fold_paths(TRAIN_JOBS, ("model",), task, split, [model])[:1]
         ],
+        ceiling=ceiling_json(),
     output:
         figure=report(
             "figures/fig4.pdf",
@@ -107,6 +109,7 @@ rule fig5:
         strain=fold_paths(TRAIN_JOBS, ("metrics", "predictions"), "strain", "loao", CNN),
         classical=classical_metrics("strain", SPEC_CLASSICAL),
         table="results/dataset/strain.calls.parquet",
+        ceiling=ceiling_json(),
     output:
         figure=report(
             "figures/fig5.pdf",

@@ -6,6 +6,7 @@ from pathlib import Path
 import pandas as pd
 import torch
 
+from usvflow.classify.ceiling import ceiling_text, draw_ceiling, panel, read_ceiling
 from usvflow.classify.confound import caption_with_control
 from usvflow.classify.models import describe_layers, load_model
 from usvflow.figures import models as pm
@@ -43,6 +44,9 @@ def main(smk):
     comparisons = {"cnn_vs_ridge": pm.paired(acc["cnn"], acc["ridge"]), "cnn_vs_svm": pm.paired(acc["cnn"], acc["svm"])}
     fig = pm.plot_fig3(metrics, curve, f"held-out {Path(pick).parts[-2]}" if pick else "", filters, pa, smk.params.dataset,
                        comparisons, network=network, curves=curves_all, input_label=input_label)
+    # The truth ceiling (simulated data: usvflow.classify.ceiling) across panel E.
+    ceiling = read_ceiling(inp.ceiling, "sex")
+    draw_ceiling(panel(fig, "E "), ceiling.get("parameters"))
     # The background-only control (usvflow.classify.confound), in one sentence below the panels.
     confound = json.loads(Path(inp.confound[0]).read_text()) if len(inp.confound) else None
     if confound:
@@ -52,7 +56,8 @@ def main(smk):
     fig.savefig(smk.output.figure)
     # The report's caption: the template, and the control's sentence where it ran.
     template = Path(inp.caption_template).read_text()
-    Path(smk.output.caption).write_text(caption_with_control(template, confound["sentence"] if confound else None))
+    notes = [t for t in (confound["sentence"] if confound else "", ceiling_text(ceiling, "sex")) if t]
+    Path(smk.output.caption).write_text(caption_with_control(template, "\n\n".join(notes) or None))
 
     hb = pm.accuracies(metrics, "has_break", "cnn", "loao")
     hb_sh = pm.accuracies(metrics, "has_break", "cnn_shuffled", "loao")
@@ -98,6 +103,10 @@ def main(smk):
         {"quantity": "S1A: animals classified above chance (binomial p < 0.05)", "paper": pm.PAPER["sex_above_chance"],
          "ours": f"{above}/{len(pa)} animals"},
     ]
+    if ceiling:
+        values["truth_ceiling"] = ceiling
+        rows.append({"quantity": "Truth ceiling: ridge / SVM on the true call parameters, leave-one-animal-out",
+                     "paper": "not available (real data)", "ours": ceiling_text(ceiling, "sex")})
     if confound:
         keys = ("verdict", "flagged", "p", "best_mean_accuracy")
         values["background_only_control"] = {k: confound.get(k) for k in keys}

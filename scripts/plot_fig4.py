@@ -3,6 +3,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from usvflow.classify.ceiling import ceiling_text, draw_ceiling, panel, read_ceiling
 from usvflow.classify.models import describe_layers, load_model
 from usvflow.classify.tasks import task_labels
 from usvflow.figures import models as pm
@@ -46,7 +47,13 @@ def main(smk):
         if len(classes) and isinstance(classes.iloc[0], list):
             networks["cnn_outputs"][t] = len(classes.iloc[0])
     sexes = dict(zip(table["animal"], table["sex"]))
-    pm.plot_fig4(metrics, labels, coefs, smk.params.dataset, networks, sexes).savefig(smk.output.figure)
+    fig = pm.plot_fig4(metrics, labels, coefs, smk.params.dataset, networks, sexes)
+    # The truth ceiling (simulated data): the true 9 features on G-H, every true call parameter on K-L.
+    ceiling = read_ceiling(inp.ceiling, "sex")
+    for prefix, kind in (("G ", "feat9"), ("H ", "feat9"), ("K ", "parameters"), ("L ", "parameters")):
+        draw_ceiling(panel(fig, prefix), ceiling.get(kind),
+                     "ceiling" if prefix == "G " else "truth ceiling")
+    fig.savefig(smk.output.figure)
 
     acc = lambda task, model: pm.accuracies(metrics, task, model)  # noqa: E731
     # Property values are unbalanced (most calls: no break, narrow band): balanced accuracy beside accuracy.
@@ -90,6 +97,10 @@ def main(smk):
         {"quantity": "Fig 4L: ridge / SVM on 24 features + 3 vectors", "paper": f"{pm.PAPER['ridge_semiconv']} / {pm.PAPER['svm_semiconv']}",
          "ours": f"{pm.pct(acc('sex', 'ridge_semiconv'))} / {pm.pct(acc('sex', 'svm_semiconv'))}"},
     ]
+    if ceiling:
+        values["truth_ceiling"] = ceiling
+        rows.append({"quantity": "Truth ceiling: ridge / SVM on the true call parameters, leave-one-animal-out",
+                     "paper": "not available (real data)", "ours": ceiling_text(ceiling, "sex")})
     write_stats(smk.output.stats, "fig4", smk.params.dataset, values, rows)
 
 

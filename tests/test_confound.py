@@ -8,6 +8,7 @@ import soundfile as sf
 
 from usvflow.audio.io import write_wav
 from usvflow.classify import confound as cf
+from usvflow.classify import nulls
 from usvflow.classify.classical import fit_predict
 from usvflow.classify.classical_tasks import DEFAULT_PARAMS, encode_labels
 from usvflow.detect import detect_file
@@ -37,9 +38,9 @@ def test_dual_form_scores_equal_the_classical_models(estimator):
     X = ((rng.random((120, 2000)) < 0.05) * rng.integers(0, 256, (120, 2000))).astype(np.float32) / 255
     y = rng.integers(0, 2, 100)
     tr, te = np.arange(100), np.arange(100, 120)
-    params = cf.fixed_regularisation(DEFAULT_PARAMS)  # one value, as the control uses
+    params = nulls.fixed_regularisation(DEFAULT_PARAMS)  # one value, as the control uses
     direct, _ = fit_predict(estimator, X[tr], y, X[te], params)
-    dual = cf.Gram(X).scores(estimator, tr, te, y, params)
+    dual = nulls.Gram(X).scores(estimator, tr, te, y, params)
     np.testing.assert_allclose(dual, direct, atol=1e-5)
 
 
@@ -96,7 +97,7 @@ def test_background_alike_in_both_groups_is_not_flagged(tmp_path):
 def test_too_few_animals_is_said_plainly(tmp_path):
     samples, calls = _cohort(tmp_path, confounded=False, n_per_group=2)
     res, _ = _run(samples, calls, {"windows_per_recording": 10})
-    assert res.values["n_assignments"] == 6 and res.values["p_min"] == pytest.approx(1 / 6)
+    assert res.values["n_assignments"] == 6 and res.values["p_min"] == pytest.approx(2 / 6)  # 3 splits, each twice
     assert res.verdict in ("undecided", "suspect")
     if res.verdict == "undecided":
         assert "too small to decide whether that is above chance" in res.sentence
@@ -128,7 +129,7 @@ def test_made_up_sexes_on_four_real_clips_cannot_be_decided(realdata, tmp_path):
     """Measured: the made-up groups' background (two clean clips vs a loud clipped one and a faint one) does
     not carry over between held-out clips, and 4 animals allow no test; the control says it cannot decide."""
     res, _ = _run(*_real_sheet(realdata, tmp_path))
-    assert res.values["n_animals"] == 4 and res.values["p_min"] == pytest.approx(1 / 6)
+    assert res.values["n_animals"] == 4 and res.values["p_min"] == pytest.approx(2 / 6)
     assert res.verdict != "clear"  # never "no confound" on a cohort this small
 
 
@@ -161,3 +162,26 @@ def test_bad_call_table_is_one_line_naming_the_file(tmp_path, text, expected):
     with pytest.raises(InputError) as err:
         cf.read_calls(path)
     assert str(path) in str(err.value) and expected in str(err.value)
+
+
+@pytest.mark.slow
+def test_made_up_sexes_on_seven_real_recordings_measured(realdata, tmp_path, config):
+    """Issue 16's check on the nearest sheet the repository allows (benchmarks/confound_made_up_sex.py): 4 dev
+    clips "F" (four sessions), the unlabelled recording in 3 pieces "M" (one session). Measured: not flagged.
+    The background does tell the one "M" session (its held-out pieces are recognised), but each "F" clip is a
+    session of its own that no other "F" shares, so held-out "F" clips are not recognised as "F"; the mean over
+    animals sits near chance, and relabellings do as well. What this sheet lacks, against the issue's, is a
+    recording condition that the made-up "F" recordings share."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("made_up", realdata.parents[1] / "benchmarks" / "confound_made_up_sex.py")
+    made_up = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(made_up)
+    sheet = made_up.made_up_sheet(realdata, tmp_path)
+    assert list(sheet["sex"]) == list("FFFFMMM") and sheet["animal"].nunique() == 7
+    res, _, _ = made_up.run(sheet, config)
+    v = res.values
+    assert v["n_assignments"] == 35 and v["exhaustive"] and v["p_min"] == pytest.approx(1 / 35)
+    svm = v["models"]["svm_background"]["fold_accuracy"]
+    pieces = [a for a in svm if a.startswith("unlabelled")]
+    assert sum(svm[a] > 0.5 for a in pieces) >= 2  # the shared "M" session is recognised in held-out pieces

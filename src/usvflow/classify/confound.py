@@ -27,9 +27,9 @@ model inside each permutation too makes the p-value account for trying several m
   than it predicts relabelled animals.
 * ``suspect`` (flagged): p > ``alpha``, but the best mean held-out accuracy is at least ``min_effect`` with
   at least three quarters of the held-out animals above chance. Either the cohort is too small for the test
-  (4 animals, 2 + 2, allow 6 assignments: p >= 1/6) or animals cluster by recording so that relabellings
-  that keep the clusters together are predicted as well; either way the call classifiers can use what the
-  background carries, so their accuracies cannot be read as the group's.
+  (4 animals, 2 + 2, allow 6 assignments, 3 distinct splits: p >= 1/3) or animals cluster by recording so
+  that relabellings that keep the clusters together are predicted as well; either way the call classifiers
+  can use what the background carries, so their accuracies cannot be read as the group's.
 * ``undecided``: too few animals for any assignment to reach p <= ``alpha``, and no such effect.
 * ``clear``: p > ``alpha`` with enough animals to test, and no such effect: absence of evidence at this
   cohort size, not proof of absence.
@@ -45,7 +45,6 @@ how many held-out animals were classified above chance.
 
 from __future__ import annotations
 
-import itertools
 import math
 from dataclasses import dataclass, field
 from typing import Any, Sequence
@@ -58,7 +57,7 @@ from ..audio.stft import hann, power_of, rfft_freqs, window_samples, windowed_rf
 from ..detect.images import _call_images
 from ..detect.params import IMAGE_SIZE, resolve_params
 from ..errors import InputError
-from .classical import HYPERPARAMETERS, _standardise, balance, fit_predict, grid_of
+from .nulls import animal_labels, assignments, fixed_regularisation, permutation_table, smallest_p
 
 #: model → (estimator of usvflow.classify.classical.fit_predict, input)
 MODELS: dict[str, tuple[str, str]] = {
@@ -207,106 +206,12 @@ def recording_background(path: str, calls: pd.DataFrame, settings: dict | None =
 # ------------------------------------------------------------------------------------------ evaluation
 
 
-class Gram:
-    """Dot products of every pair of rows, computed once for a cohort's image inputs.
-
-    Ridge and the quadratic SVM of :func:`usvflow.classify.classical.fit_predict` depend on the images only
-    through dot products, so each fold (and each relabelling of the animals) can reuse one matrix instead of
-    multiplying 10,000-wide rows again: the same models, solved in their dual form (tests check the scores
-    against ``fit_predict``)."""
-
-    def __init__(self, X: np.ndarray):
-        X64 = np.asarray(X, np.float64)
-        self.G = X64 @ X64.T
-        self.rowsum = X64.sum(axis=1)
-        self.dims = X64.shape[1]
-
-    def scores(self, estimator: str, tr: np.ndarray, te: np.ndarray, y: np.ndarray, params: dict) -> np.ndarray:
-        """Decision scores of rows ``te`` (> 0: class 1) after fitting on rows ``tr`` with labels ``y``."""
-        Gtt, Get = self.G[np.ix_(tr, tr)], self.G[np.ix_(te, tr)]
-        if estimator == "ridge":  # Ridge(fit_intercept=True): centred dual solution
-            r, m, s = Gtt.mean(axis=1), Gtt.mean(), Get.mean(axis=1)
-            Kc = Gtt - r[:, None] - r[None, :] + m
-            Ke = Get - r[None, :] - s[:, None] + m
-            yc = y.astype(float) - y.mean()
-            a = np.linalg.solve(Kc + params["ridge_alpha"] * np.eye(len(tr)), yc)
-            return Ke @ a + y.mean() - 0.5
-        if estimator == "svm_quadratic":  # gamma = 1 / (dims x variance of the training inputs)
-            from sklearn.svm import SVC
-
-            n = len(tr) * self.dims
-            mean = self.rowsum[tr].sum() / n
-            var = float(np.trace(Gtt) / n - mean**2)
-            gamma = 1.0 / (self.dims * var) if var > 0 else 1.0
-            model = SVC(kernel="precomputed", C=params["svm_c"])
-            model.fit((gamma * Gtt + 1.0) ** 2, y)
-            return model.decision_function((gamma * Get + 1.0) ** 2)
-        raise ValueError(f"no dual form for {estimator!r}")
-
-
-def loao_accuracy(X: np.ndarray, y: np.ndarray, animals: np.ndarray, estimator: str, params: dict,
-                  standardise: bool, key: str, gram: Gram | None = None) -> dict[str, float]:
-    """Held-out accuracy per animal (the classical stage's protocol; folds that cannot run are left out).
-
-    ``gram``: the rows' dot products, for unstandardised ridge / quadratic SVM (same result, faster)."""
-    out = {}
-    for a in sorted(set(animals[y >= 0])):
-        test, train = (animals == a) & (y >= 0), (animals != a) & (y >= 0)
-        if test.sum() < 1 or min((y[train] == c).sum() for c in (0, 1)) < params["min_train_per_class"]:
-            continue
-        rng = np.random.default_rng(np.random.SeedSequence([int(params["seed"]), *map(ord, f"{key}/{a}")]))
-        tr = np.flatnonzero(train)[balance(y[train], rng, int(params["max_train_per_class"]))]
-        if gram is not None and not standardise:
-            score = gram.scores(estimator, tr, np.flatnonzero(test), y[tr], params)
-        else:
-            Xtr, Xte = X[tr], X[test]
-            if standardise:
-                Xtr, Xte = _standardise(Xtr.astype(float), Xte.astype(float))
-            score, _ = fit_predict(estimator, Xtr, y[tr], Xte, params)
-        out[str(a)] = float(np.mean((score > 0).astype(int) == y[test]))
-    return out
-
-
-def assignments(labels: dict[str, int], max_permutations: int, seed: int) -> tuple[list[dict[str, int]], bool]:
-    """Animal-level label assignments with the true group sizes; the true one first.
-
-    Every assignment when there are at most ``max_permutations``, else that many random ones (the true one
-    included). Returns the list and whether it is exhaustive."""
-    animals = sorted(labels)
-    k = sum(labels[a] for a in animals)
-    total = math.comb(len(animals), k)
-    true = {a: int(labels[a]) for a in animals}
-    if total <= max_permutations:
-        out = [true] + [d for d in ({a: int(a in set(c)) for a in animals}
-                                    for c in itertools.combinations(animals, k)) if d != true]
-        return out, True
-    rng = np.random.default_rng(seed)
-    out = [true]
-    for _ in range(max_permutations - 1):
-        pos = set(rng.choice(animals, size=k, replace=False))
-        out.append({a: int(a in pos) for a in animals})
-    return out, False
-
-
 @dataclass
 class ConfoundResult:
     verdict: str
     sentence: str
     values: dict = field(default_factory=dict)
     folds: pd.DataFrame = field(default_factory=pd.DataFrame)
-
-
-def fixed_regularisation(params: dict) -> dict:
-    """``params`` with one value per regularisation: where the classical stage gives a grid (it chooses by nested
-    leave-one-animal-out), the grid value nearest 1 on a log scale (sklearn's default, with which this control
-    was designed and measured). Nested selection inside every relabelling of the null would cost the grid's size
-    again per fold; one fixed value for the real labels and every relabelling keeps the null fair."""
-    out = dict(params)
-    for estimator, (_, key) in HYPERPARAMETERS.items():
-        if isinstance(out.get(key), (list, tuple)):
-            grid = grid_of(estimator, out)
-            out[key] = min(grid, key=lambda v: (abs(math.log10(v)), v))
-    return out
 
 
 def evaluate(inputs: dict[str, np.ndarray], y: np.ndarray, animals: Sequence[str], classes: Sequence[str],
@@ -319,9 +224,7 @@ def evaluate(inputs: dict[str, np.ndarray], y: np.ndarray, animals: Sequence[str
     s = dict(DEFAULTS, **(settings or {}))
     params = fixed_regularisation(params)
     animals = np.asarray(animals).astype(str)
-    labels = {}
-    for a in sorted(set(animals[y >= 0])):
-        labels[a] = int(y[(animals == a) & (y >= 0)][0])
+    labels = animal_labels(y, animals)
     n_pos = sum(labels.values())
     n_animals = len(labels)
     if n_animals < 3 or n_pos == 0 or n_pos == n_animals:
@@ -330,19 +233,10 @@ def evaluate(inputs: dict[str, np.ndarray], y: np.ndarray, animals: Sequence[str
                               {"verdict": "undecided", "flagged": False, "reason": why})
     perms, exhaustive = assignments(labels, int(s["max_permutations"]), int(s["seed"]))
     n_total = math.comb(n_animals, n_pos)
-    stat = {m: [] for m in MODELS}
-    folds = []
-    grams = {"background": Gram(inputs["background"])}
-    for i, assign in enumerate(perms):
-        yp = np.where(y >= 0, [assign.get(a, -1) for a in animals], -1)
-        for m, (estimator, kind) in MODELS.items():
-            acc = loao_accuracy(inputs[kind], yp, animals, estimator, params, kind == "nuisance", f"confound/{m}",
-                                grams.get(kind))
-            stat[m].append(float(np.mean(list(acc.values()))) if acc else np.nan)
-            if i == 0:
-                folds += [{"model": m, "fold": a, "group": classes[labels[a]], "accuracy": v,
-                           "n_test": int((animals == a).sum())} for a, v in acc.items()]
-    S = np.array([stat[m] for m in MODELS])  # models x assignments
+    S, first = permutation_table(inputs, MODELS, y, animals, params, perms, standardise=("nuisance",),
+                                 key="confound")  # models x assignments
+    folds = [{"model": m, "fold": a, "group": classes[labels[a]], "accuracy": v,
+              "n_test": int((animals == a).sum())} for m in MODELS for a, v in first[m].items()]
     if not np.isfinite(S[:, 0]).any():
         why = (f"no held-out animal could be tested (each training set needs "
                f"{params['min_train_per_class']} stretches of each group)")
@@ -351,7 +245,7 @@ def evaluate(inputs: dict[str, np.ndarray], y: np.ndarray, animals: Sequence[str
     best = np.nanmax(S, axis=0)
     obs = float(best[0])
     p = float(np.mean(best >= obs - 1e-12))
-    p_min = 1.0 / len(perms)  # the true labels are one of the assignments
+    p_min = smallest_p(labels, len(perms), exhaustive)  # the true labels (and, equal groups, their swap) are in
     best_model = list(MODELS)[int(np.nanargmax(S[:, 0]))]
     fold_df = pd.DataFrame(folds)
     above = fold_df[(fold_df.model == best_model)]

@@ -119,6 +119,7 @@ RESOURCES: dict[str, tuple[int, int]] = {
     "feature_recovery": (2000, 10), "embed": (3000, 30),
     "classical_spectrogram": (3000, 30), "classical_features": (2000, 15), "classical_stats": (1000, 5),
     "confound": (2000, 20), "confound_stats": (500, 5),
+    "ceiling": (1000, 5), "nulls": (3000, 20), "nulls_stats": (500, 5),
     "features_fig1_stats": (2000, 10), "plot_fig1": (2000, 10), "features_fig2_stats": (1000, 5),
     "plot_fig2": (2000, 10),
     "train_cnn": (4000, 30), "train_feature_dnn": (2000, 20),
@@ -149,6 +150,7 @@ PAPER_RESOURCES: dict[str, tuple[int, int]] = {
     "network_fold": (14000, 60),
     "final_cnn": (16000, 480), "final_classical": (12000, 240),
     "confound": (4000, 120),  # 1,000 random relabellings x 17 folds x 4 models: ~45 min on one core
+    "nulls": (16000, 720),  # 1,000 random relabellings x 17 folds x 4 models, each a solve on the training calls
 }
 
 
