@@ -23,7 +23,7 @@ PYVER := $(shell $(PYTHON) -c 'import sys; print("%d%d" % sys.version_info[:2])'
 LOCK := requirements/lock-linux-py$(PYVER).txt
 TORCH_LOCK := requirements/torch-linux-py$(PYVER).txt
 
-.PHONY: setup run test test-all lint lock reference rulegraph clean
+.PHONY: setup run test test-all lint lock reference rulegraph clean robustness
 
 # 1. the locked packages, exactly (--no-deps: nothing outside the lock is resolved);
 # 2. torch, whose own dependencies are then already there at their locked versions (its CUDA packages, on
@@ -57,6 +57,11 @@ GPUS ?= $(shell nvidia-smi -L 2>/dev/null | grep -c '^GPU')
 
 run: setup
 	$(VENV)/bin/snakemake --cores $(CORES) $(if $(filter-out 0,$(GPUS)),--resources gpu=$(GPUS))
+
+# The seed sweep (not part of `make run`): the simulation and the headline analyses once per seed of
+# robustness.seeds in config.yaml, then figures/robustness.csv, robustness_seeds.csv and robustness.pdf.
+robustness: setup
+	$(VENV)/bin/snakemake robustness --cores $(CORES)
 
 # The fast suite (no end-to-end workflow runs); `make test-all` adds the slow ones and measures coverage of
 # src/usvflow (the floor is fail_under in pyproject.toml): what CI runs.

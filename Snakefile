@@ -26,6 +26,7 @@ include: "rules/final.smk"
 include: "rules/summary.smk"
 include: "rules/network.smk"
 include: "rules/segment.smk"
+include: "rules/robustness.smk"
 
 
 # Cheap bookkeeping rules run where snakemake runs, not as cluster jobs.
@@ -35,6 +36,8 @@ localrules:
     simulated_recordings,
     summary,
     plot_detection_benchmark,
+    robustness,
+    robustness_table,
 
 
 rule all:

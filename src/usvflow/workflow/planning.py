@@ -133,6 +133,9 @@ RESOURCES: dict[str, tuple[int, int]] = {
     "summary": (500, 5),
     "aggregation_model": (2000, 10), "plot_aggregation": (1000, 5), "final_cnn": (4000, 30),
     "final_classical": (3000, 20), "bundle": (2000, 5), "simulate_pairs": (2000, 10), "evaluate_pairs": (2000, 15),
+    # the seed sweep (rules/robustness.smk): one seed runs the simulation and the headline analyses
+    "robustness_headline": (2000, 5), "robustness_seed": (8000, 180), "robustness_table": (1000, 5),
+    "plot_robustness": (1000, 5),
 }
 
 #: The paper preset: 29 recordings of 3-4 min (3x the default's audio per recording, 2x the animals), networks
