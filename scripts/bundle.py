@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from usvflow.classify.bundle import load_pt, make_bundle, save_bundle
+from usvflow.classify.bundle import choose_default_member, load_pt, make_bundle, save_bundle
 from usvflow.detect.params import resolve_params as detector_params
 from usvflow.errors import InputError
 from usvflow.features.columns import resolve_params as feature_params
@@ -41,7 +41,7 @@ def main(smk):
         "classical": {"name": classical["model"], "kind": "classical", "score": "decision", "model": classical,
                       **{k: agg[classical["model"]][k] for k in FROM_AGGREGATION}},
     }
-    default = max(members, key=lambda m: (members[m]["loao"]["accuracy_mean"], m == "cnn"))
+    default = choose_default_member(members)
     table = pd.read_parquet(smk.input.dataset)
     rates = [int(np.load(path)["sample_rate"]) for path in smk.input.images]
     column = smk.params.spec["column"]

@@ -208,3 +208,19 @@ def test_load_refuses_what_is_not_a_bundle(tmp_path, final_cnn):
     with pytest.raises(InputError, match="not a usvflow model bundle") as err:
         load_bundle(junk)
     assert "\n" not in str(err.value)
+
+
+def test_default_member_is_the_better_per_recording_decider():
+    """The bundle decides recordings, so its default member is the one whose held-out animals' recordings were
+    decided right most often from all their calls, even when its single calls are right slightly less often."""
+    from usvflow.classify.bundle import choose_default_member
+
+    def member(call_acc, rec_acc):
+        return {"loao": {"accuracy_mean": call_acc},
+                "curve": [{"n_calls": "1", "accuracy": call_acc}, {"n_calls": "all", "accuracy": rec_acc}]}
+
+    assert choose_default_member({"cnn": member(0.536, 0.875), "classical": member(0.539, 0.75)}) == "cnn"
+    assert choose_default_member({"cnn": member(0.60, 0.75), "classical": member(0.55, 0.875)}) == "classical"
+    # a tie on recordings goes to the better call-level accuracy, then to the CNN
+    assert choose_default_member({"cnn": member(0.55, 0.875), "classical": member(0.60, 0.875)}) == "classical"
+    assert choose_default_member({"cnn": member(0.60, 0.875), "classical": member(0.60, 0.875)}) == "cnn"

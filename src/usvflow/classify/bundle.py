@@ -9,7 +9,8 @@ strain, ...):
     can give). Each member carries its weights, how its per-call scores are calibrated and combined per
     recording (:mod:`usvflow.classify.aggregate`), its LOAO accuracy (per call, per animal, and per recording
     against the number of calls), and its LOAO confusion rates per held-out animal
-    (:mod:`usvflow.classify.mixture`). ``default_member`` is the one with the better LOAO accuracy.
+    (:mod:`usvflow.classify.mixture`). ``default_member`` is the one that decides held-out recordings best
+    (:func:`choose_default_member`).
 ``input``
     everything that turns a WAV into the members' inputs the way the training cohort's were made: the detector
     (method and every resolved parameter, image settings included), the call image's geometry, the feature
@@ -67,6 +68,19 @@ def required_sample_rate(detector: dict[str, Any], features: dict[str, Any] | No
     what, top = max(needs.items(), key=lambda kv: kv[1])
     rate = int(np.ceil(2 * top))
     return rate, f"its {what} reach {top / 1000:.1f} kHz"
+
+
+def choose_default_member(members: dict[str, dict[str, Any]]) -> str:
+    """The member ``usvflow classify`` uses unless told otherwise: the one that decides held-out animals' recordings
+    right most often from all their calls (the ``"all"`` point of its leave-one-animal-out curve), since a bundle
+    exists to decide recordings; ties go to the better call-level LOAO accuracy, then to the CNN."""
+
+    def per_recording(member: dict[str, Any]) -> float:
+        points = [p for p in member.get("curve", []) if str(p.get("n_calls")) == "all"]
+        return float(points[0]["accuracy"]) if points else float("-inf")
+
+    return max(sorted(members), key=lambda m: (per_recording(members[m]), members[m]["loao"]["accuracy_mean"],
+                                               m == "cnn"))
 
 
 def make_bundle(task: str, classes: list[str], training: dict[str, Any], detector: dict[str, Any],
