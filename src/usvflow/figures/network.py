@@ -63,9 +63,11 @@ def _input_axes(ax: plt.Axes, img: np.ndarray, row: int, n_rows: int):
     return im
 
 
-def _example_block(fig: plt.Figure, spec, examples: dict[str, dict[str, Any]], key: str, header: str) -> None:
+def _example_block(fig: plt.Figure, spec, examples: dict[str, dict[str, Any]], key: str,
+                   headers: tuple[str, str]) -> None:
     """One row per sex: the input, then one image per layer (activations, or reconstructions in input space),
-    with one colour bar for the input and one for the layers."""
+    with one colour bar for the input and one for the layers. ``headers``: the inputs' panel (its letter) and
+    the layers' panel."""
     sexes = [s for s in ("F", "M") if s in examples]
     n_layers = max(len(e["layers"]) for e in examples.values())
     grid = spec.subgridspec(len(sexes), n_layers + 4, wspace=0.12, hspace=0.5,
@@ -98,7 +100,9 @@ def _example_block(fig: plt.Figure, spec, examples: dict[str, dict[str, Any]], k
     label = ACTIVATION_LABEL if key == "activations" else RECONSTRUCTION_LABEL
     style.colorbar(fig, layer_im, None, label, cax=fig.add_subplot(grid[:, -1]))
     pos = spec.get_position(fig)
-    fig.text(pos.x0 - 0.07, pos.y1 + 0.045, header, ha="left", va="bottom", fontweight="bold")
+    first_layer = grid[0, 3].get_position(fig)
+    fig.text(pos.x0 - 0.07, pos.y1 + 0.045, headers[0], ha="left", va="bottom", fontweight="bold")
+    fig.text(first_layer.x0, pos.y1 + 0.045, headers[1], ha="left", va="bottom", fontweight="bold")
 
 
 def _curve(ax: plt.Axes, summary: pd.DataFrame, measure: str, ylabel: str, title: str,
@@ -122,13 +126,15 @@ def _curve(ax: plt.Axes, summary: pd.DataFrame, measure: str, ylabel: str, title
 @style.styled
 def plot_fig6(summary: pd.DataFrame, examples: dict[str, dict[str, Any]], values: dict[str, Any],
               subtitle: str) -> plt.Figure:
-    """Fig 6: A/B activations of a female and a male example per layer; C sparsity; D within/across-sex
-    correlation; E/F deconvolution reconstructions per layer; G reconstruction–stimulus correlation;
+    """Fig 6: A a female and a male example, B their activations per layer; C sparsity; D within/across-sex
+    correlation; E the examples again, F their deconvolution reconstructions per layer; G reconstruction–stimulus correlation;
     H within-layer similarity of the reconstructions. ``values`` and ``subtitle`` are kept for the callers;
     the data tag is added when the figure is saved (:func:`usvflow.figures.style.script_figures`)."""
     fig = plt.figure(figsize=(style.PRINT_WIDTH_IN, 9.6))
-    blocks = [b for b in (("activations", "A/B  activation per layer (conv: mean over channels; FC: units)"),
-                          ("reconstructions", "E/F  deconvolution of each layer's activity back to the input"))
+    blocks = [b for b in (("activations", ("A  inputs", "B  activation per layer (conv: mean over channels; "
+                                                       "FC: units)")),
+                          ("reconstructions", ("E  inputs", "F  deconvolution of each layer's activity back to "
+                                                            "the input")))
               if examples]
     outer = fig.add_gridspec(3, 1, height_ratios=[1, 1, 2.3], hspace=0.55, top=0.89, bottom=0.07, left=0.1,
                              right=0.92)
