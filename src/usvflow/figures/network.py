@@ -162,7 +162,8 @@ def plot_fig6(summary: pd.DataFrame, examples: dict[str, dict[str, Any]], values
     ax = fig.add_subplot(curves[1, 1])
     _curve(ax, summary, "deconv_similarity", "correlation", "H  similarity between units")
     ax.legend(frameon=False)
-    fig.suptitle("Fig 6  Structure of the sex CNN's activity and representation", x=0.02, ha="left", y=0.985)
+    fig.suptitle("Fig 6  Structure of the sex CNN's activity and representation", x=0.02, ha="left", y=0.985,
+                 fontweight="bold")
     return fig
 
 
@@ -335,7 +336,8 @@ def plot_fig7(calls: pd.DataFrame, grid: dict[str, np.ndarray], images: np.ndarr
     (``noise_like``; ``truth``: the simulated noise event under the call, see
     :func:`usvflow.features.noise.truth_noise`). ``subtitle``: see :func:`plot_fig6`."""
     fig = plt.figure(figsize=(style.PRINT_WIDTH_IN, 10.6))
-    gs = fig.add_gridspec(5, 3, height_ratios=[2.2, 2.2, 1.6, 1.9, 0.8], hspace=0.6, wspace=0.3, top=0.9,
+    # In the paper's order, row by row: A and B; C's three densities; D-G on the map; H, I; the notes.
+    gs = fig.add_gridspec(5, 3, height_ratios=[2.2, 1.6, 2.0, 1.9, 0.8], hspace=0.6, wspace=0.3, top=0.9,
                           bottom=0.03, left=0.06, right=0.94)
     order = np.random.default_rng(0).permutation(len(calls))  # neither sex painted over the other systematically
     shuffled = calls.iloc[order]
@@ -348,18 +350,19 @@ def plot_fig7(calls: pd.DataFrame, grid: dict[str, np.ndarray], images: np.ndarr
         inside = calls[calls["cluster"] == best]
         ax.scatter(inside["x"], inside["y"], inside["z"], facecolors="none", edgecolors="k", s=6, linewidths=0.3,
                    **raster)
+    _examples(fig, gs[0, 1:], calls, images, values, noise)
+    _density_panels(fig, gs[1, :], grid)
+    maps = gs[2, :].subgridspec(1, 4, wspace=0.45)
     conf = shuffled[shuffled["confident"]]
-    ax, _ = panel3d(fig, gs[0, 1], conf, _sex_colours(conf), f"D  confident only\n(p < 0.1 or > 0.9, n = {len(conf)})",
+    ax, _ = panel3d(fig, maps[0, 0], conf, _sex_colours(conf), f"D  confident only\n(p < 0.1 or > 0.9, n = {len(conf)})",
                    calls, **raster)
-    ax.set_box_aspect(None, zoom=0.95)
-    _examples(fig, gs[0, 2], calls, images, values, noise)
+    ax.set_box_aspect(None, zoom=0.85)
     for j, (column, title, unit) in enumerate(c for c in OVERLAYS if c[0] in calls):
         v = shuffled[column].to_numpy(float)
         lo, hi = np.nanpercentile(v, [2, 98]) if np.isfinite(v).any() else (0, 1)
-        ax, sc = panel3d(fig, gs[1, j], shuffled, v, title, calls, cmap="viridis", vmin=lo, vmax=hi, **raster)
+        ax, sc = panel3d(fig, maps[0, j + 1], shuffled, v, title, calls, cmap="viridis", vmin=lo, vmax=hi, **raster)
         ax.set_box_aspect(None, zoom=0.85)
-        style.colorbar(fig, sc, ax, title.split("  ")[1], unit, fraction=0.05, pad=0.16, shrink=0.7)
-    _density_panels(fig, gs[2, :], grid)
+        style.colorbar(fig, sc, ax, title.split("  ")[1], unit, fraction=0.06, pad=0.2, shrink=0.7)
     _knn_panel(fig.add_subplot(gs[3, 0]), values)
     table, summary = None, _summary_lines(values, best)
     if noise is not None and len(calls):
@@ -379,5 +382,5 @@ def plot_fig7(calls: pd.DataFrame, grid: dict[str, np.ndarray], images: np.ndarr
     handles.append(Line2D([], [], ls="", marker="o", mfc="none", color="k", label=f"cluster {best}"))
     fig.legend(handles=handles, loc="upper right", ncol=3, frameon=False, bbox_to_anchor=(1.0, 1.0),
                title="A, B, D: emitter's sex")
-    fig.suptitle("Fig 7  The space of calls and the emitter's sex", x=0.02, ha="left", y=0.985)
+    fig.suptitle("Fig 7  The space of calls and the emitter's sex", x=0.02, ha="left", y=0.985, fontweight="bold")
     return fig
