@@ -215,27 +215,31 @@ def _examples(fig: plt.Figure, spec, calls: pd.DataFrame, images: np.ndarray, va
     rows_in = values.get("example_rows_inside", [])
     rows_out = values.get("example_rows_outside", [])
     picked = ([(r, "outside") for r in rows_out] + [(r, "cluster") for r in rows_in])[:5]
-    sub = spec.subgridspec(max(1, len(picked)), 1, hspace=0.12)
+    # side by side, each call image near square (stacked full-width strips flattened every call into a line)
+    n = max(1, len(picked))
+    sub = spec.subgridspec(1, n + 1, wspace=0.1, width_ratios=[0.4] + [1] * n)  # left: room for A's z label
     first = None
     for i, (row, where) in enumerate(picked):
-        ax = fig.add_subplot(sub[i], sharex=first, sharey=first)
+        ax = fig.add_subplot(sub[0, i + 1], sharex=first, sharey=first)
         first = first or ax
         sex = calls.loc[calls["row"] == row, "sex"]
         ax.imshow(images[row], origin="lower", aspect="auto", cmap="gray_r", extent=IMAGE_EXTENT,
                   interpolation="nearest")
-        tag = where if noise is None else f"{where}: {_noise_word(noise, row)}"
-        ax.text(0.97, 0.9, tag, transform=ax.transAxes, ha="right", va="top", fontweight="bold",
-                color=SEX_COLOUR.get(sex.iloc[0] if len(sex) else "", "k"))
-        style.exempt(ax, "a call's spectrogram image as in Fig 1B (darker = louder); time 0-100 ms, "
-                         "frequency 25-125 kHz")
-        ax.set_xticks([])
-        ax.set_yticks([])
-        if i == 0:
-            ax.set_title(f"B  examples\n(bottom {min(len(rows_in), 5 - min(len(rows_out), 5))}: cluster "
-                         f"{values.get('dominant_cluster')})")
+        tag = where if noise is None else f"{where}:\n{_noise_word(noise, row)}"
+        ax.set_title(tag, loc="center", fontweight="bold", color=SEX_COLOUR.get(sex.iloc[0] if len(sex) else "", "k"))
+        ax.set_xticks([0, 100])
+        ax.set_yticks([25, 75, 125])
+        if i:
+            ax.tick_params(labelleft=False, labelbottom=False)
+            style.exempt(ax, "a call's spectrogram image as in Fig 1B (darker = louder), in the first example's "
+                             "axes")
+        else:
+            style.exempt(ax, "a call's spectrogram image as in Fig 1B (darker = louder): level, no colour bar")
+            style.label_axes(ax, "time", "f", "ms", "kHz")
     if first is not None:
-        ax.set_xlabel("0-100 ms")
-        first.set_ylabel("25-125 kHz")
+        n_in = min(len(rows_in), 5 - min(len(rows_out), 5))
+        first.text(0.0, 1.22, f"B  examples (right {n_in}: cluster {values.get('dominant_cluster')}; "
+                   "colour: emitter's sex)", transform=first.transAxes, ha="left", va="bottom")
 
 
 def _knn_panel(ax: plt.Axes, values: dict[str, Any]) -> None:
