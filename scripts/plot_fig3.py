@@ -1,6 +1,5 @@
 """Snakemake adapter: Fig 3 (sex from spectrograms, leave-one-animal-out) and results/stats/fig3.json."""
 import json
-import textwrap
 from pathlib import Path
 
 import pandas as pd
@@ -10,6 +9,7 @@ from usvflow.classify.ceiling import ceiling_text, draw_ceiling, panel, read_cei
 from usvflow.classify.confound import caption_with_control
 from usvflow.classify.models import describe_layers, load_model
 from usvflow.figures import models as pm
+from usvflow.figures.style import add_note
 from usvflow.report.stats import rank_sum
 from usvflow.report.summary import write_stats
 from usvflow.workflow.script import script_main
@@ -50,9 +50,8 @@ def main(smk):
     # The background-only control (usvflow.classify.confound), in one sentence below the panels.
     confound = json.loads(Path(inp.confound[0]).read_text()) if len(inp.confound) else None
     if confound:
-        # below the panels (the figure is saved with a tight box, so it stays in), at the style's minimum size
-        fig.text(0.01, -0.01, "\n".join(textwrap.wrap(confound["sentence"], 120)), fontsize=7, va="top",
-                 color="firebrick" if confound.get("flagged") else "0.3")
+        # below everything drawn (clear of panel F's x label), at the style's minimum size
+        add_note(fig, confound["sentence"], color="firebrick" if confound.get("flagged") else "0.25")
     fig.savefig(smk.output.figure)
     # The report's caption: the template, and the control's sentence where it ran.
     template = Path(inp.caption_template).read_text()

@@ -52,7 +52,7 @@ def main(smk):
     ceiling = read_ceiling(inp.ceiling, "sex")
     for prefix, kind in (("G ", "feat9"), ("H ", "feat9"), ("K ", "parameters"), ("L ", "parameters")):
         draw_ceiling(panel(fig, prefix), ceiling.get(kind),
-                     "ceiling" if prefix == "G " else "truth ceiling")
+                     "ceiling" if prefix in ("G ", "K ") else "truth ceiling")  # G, K: narrow panels
     fig.savefig(smk.output.figure)
 
     acc = lambda task, model: pm.accuracies(metrics, task, model)  # noqa: E731

@@ -418,6 +418,85 @@ def test_a_clean_figure_passes_and_the_tag_says_simulated():
     plt.close(fig)
 
 
+def _tagged(width: float = style.PRINT_WIDTH_IN, height: float = 3.0, ncols: int = 1):
+    fig, axes = plt.subplots(1, ncols, figsize=(width, height), squeeze=False, sharey=True)
+    for k, ax in enumerate(axes.flat):
+        ax.plot([0, 1], [0, 1])
+        style.label_axes(ax, "time", "frequency" if k == 0 else None, "s", "kHz")
+        ax.set_title(f"{'ABCD'[k]}  panel")
+    style.add_data_tag(fig, NOTICE["caption"])
+    return fig, axes.flat
+
+
+def test_the_checks_see_multi_line_texts():
+    """Two-line titles that run into each other are found: matplotlib draws a multi-line text line by line
+    without naming it, which hid SqueakOut Fig 3's column titles ("autoencoder 1" over "erosion 1")."""
+    with matplotlib.rc_context(style.RC):
+        fig, axes = _tagged(ncols=4)
+        for ax in axes:
+            ax.set_title("a long column title\nover two lines", loc="center")
+        assert any(t.get_text().startswith("a long column") for t in checks.drawn_texts(fig))
+        assert any("overlapping text: 'a long column" in p for p in checks.audit(fig))
+    plt.close(fig)
+
+
+def test_a_note_is_placed_clear_of_the_panels_text():
+    """Fig 3's note was put at a fixed place below the figure and ran into panel F's x label: the check finds
+    a note on the x label's line, and :func:`style.add_note` puts it below everything drawn."""
+    with matplotlib.rc_context(style.RC):
+        fig, (ax,) = _tagged()
+        fig.subplots_adjust(left=0.6)
+        ax.set_xlabel("task")
+        renderer = fig.canvas.get_renderer()
+        label = ax.xaxis.label.get_window_extent(renderer).transformed(fig.transFigure.inverted())
+        # the note's last line ends just short of the x label, on its line
+        fig.text(label.x0 - 0.005, (label.y0 + label.y1) / 2, "Background-only control: call-free stretches",
+                 fontsize=7, ha="right", va="center")
+        found = checks.audit(fig)
+        assert any("figure text crowds a panel's text" in p and "'task'" in p for p in found), found
+        fig.texts[-1].remove()
+        style.add_note(fig, "Background-only control: " + "words " * 30)
+        assert checks.audit(fig) == []
+    plt.close(fig)
+
+
+def test_the_page_letters_and_tag_as_a_reviewer_reads_them():
+    with matplotlib.rc_context(style.RC):
+        # a label sticking out past the canvas widens the saved page; printed, every text shrinks
+        fig, (ax,) = _tagged()
+        fig.subplots_adjust(left=0.02, right=0.99)  # the y label and tick labels lie left of the canvas
+        assert any(p.startswith("page ") for p in checks.audit(fig))
+        style.fit_width(fig)
+        assert style.page_width(fig) <= style.PRINT_WIDTH_IN + 0.02 and checks.audit(fig) == []
+        plt.close(fig)
+        # letters: "A/B" is two panels under one letter; a gap; none at all on a multi-panel figure
+        fig, axes = _tagged(ncols=3)
+        axes[0].set_title("A/B  two panels")
+        assert any("two panels under one letter" in p for p in checks.audit(fig))
+        axes[0].set_title("A  one")
+        axes[1].set_title("C  three")
+        axes[2].set_title("D  four")
+        assert any("panel letters missing: B" in p for p in checks.audit(fig))
+        for ax in axes:
+            ax.set_title(ax.get_title(loc="left")[3:])
+        assert "panels without letters" in checks.audit(fig)
+        style.letters_exempt(fig, "the paper's figure has no letters")
+        assert checks.audit(fig) == []
+        plt.close(fig)
+        # a title pushed up into the data tag's box
+        fig, (ax,) = _tagged()
+        fig.suptitle("Fig 9  a title", y=1.0, va="bottom", x=0.01, ha="left")
+        assert any("touching the data tag" in p or "above the data tag" in p for p in checks.audit(fig))
+    plt.close(fig)
+
+
+def test_column_titles_fit_their_column():
+    from usvflow.figures.segment import column_title
+
+    for name in ["autoencoder 1", "erosion 3", "threshold", "calls + noise tasks"]:
+        assert max(len(line) for line in column_title(name).splitlines()) <= 9
+
+
 def test_printed_size_and_units():
     fig = plt.figure(figsize=(2 * style.PRINT_WIDTH_IN, 3))
     assert style.printed_pt(14, fig) == pytest.approx(7)
@@ -473,7 +552,8 @@ def test_movie_s1_is_readable_and_every_3d_panel_revolves(tmp_path):
                           "frequency range (kHz)": rng.gamma(2, 8, n), "duration (ms)": rng.gamma(3, 15, n)})
     with matplotlib.rc_context(MOVIE_RC):
         fig, axes = build_movie_figure(calls, NOTICE["caption"])
-        assert len(axes) == 6 and checks.audit(fig, simulated=True) == []
+        assert len(axes) == 6 and checks.audit(fig, simulated=True, printed=False) == []
+        assert min(t.get_fontsize() for t in checks.drawn_texts(fig)) >= 9  # readable on screen
         boxes = [ax.get_window_extent() for ax in axes]  # pixels, origin bottom left
         height = fig.get_figheight() * fig.dpi
         plt.close(fig)

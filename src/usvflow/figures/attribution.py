@@ -29,7 +29,7 @@ def plot_aggregation(table: pd.DataFrame, models: list[str], note: str) -> plt.F
                              sharey=True, gridspec_kw={"wspace": 0.12, "hspace": 0.6, "left": 0.09, "right": 0.98,
                                                        "top": 1 - 0.75 / (0.6 + 3.0 * nrows), "bottom": 0.14})
     handles: dict[str, object] = {}
-    for ax, task in zip(axes.flat, tasks):
+    for k, (ax, task) in enumerate(zip(axes.flat, tasks)):
         sub = table[table["task"] == task]
         for model, g in sub.groupby("model"):
             x = np.where(g["n_calls"] == "all", g["n_calls_used"], pd.to_numeric(g["n_calls"], errors="coerce"))
@@ -48,14 +48,14 @@ def plot_aggregation(table: pd.DataFrame, models: list[str], note: str) -> plt.F
         last = sub.loc[sub["n_calls"] == "all", "n_calls_used"]
         if len(last):  # one mark for "all calls" (the same count for every model), not one label per line
             ax.axvline(float(last.median()), color="0.8", lw=0.8, zorder=0)
-            ax.text(float(last.median()), 0.42, " all calls", ha="left", va="bottom", color="0.4")
+            ax.text(float(last.median()), 0.42, "all calls ", ha="right", va="bottom", color="0.4")
         ax.axhline(0.5, color="0.5", lw=0.8)
         ax.axhline(0.9, color="0.3", lw=0.8, ls="--")
         ax.set_xscale("log")
         ax.set_ylim(0.4, 1.02)
         style.label_axes(ax, "calls per recording (random calls of a held-out animal)",
                          "per-recording accuracy" if ax in axes[:, 0] else None)
-        ax.set_title(f"{task}: leave-one-animal-out, {int(sub['n_animals'].max())} animals")
+        ax.set_title(f"{chr(ord('A') + k)}  {task}: leave-one-animal-out, {int(sub['n_animals'].max())} animals")
     for ax in axes.flat[len(tasks):]:
         ax.set_visible(False)
     handles["chance"] = plt.Line2D([], [], color="0.5", lw=0.8)

@@ -4,44 +4,146 @@ matplotlib figure before it is saved (``audit(fig)`` lists the problems, empty w
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 from matplotlib.colors import to_rgba
 from matplotlib.figure import Figure
 from matplotlib.text import Text
 
-from .style import MIN_PT, exemption, find_tag, is_simulated, printed_pt
+from .style import MIN_PT, PRINT_WIDTH_IN, exemption, find_tag, is_simulated, page_width, printed_pt
 
 OVERLAP_PX = 1.0  # two texts overlap when their boxes share more than this many pixels (at 100 dpi) each way
 
 
 def drawn_texts(fig: Figure) -> list[Text]:
-    """Every text artist the renderer draws (tick labels included), each once, in drawing order."""
-    renderer = fig.canvas.get_renderer()
-    original = renderer.draw_text
+    """Every text artist the figure draws (tick labels included), each once, in drawing order.
+
+    Recorded where a text draws itself, not at the renderer: matplotlib hands the renderer a multi-line text
+    line by line without naming the text, so a renderer hook misses every text with a line break (the
+    two-line tick labels and column titles that overlapped unseen)."""
     drawn: dict[int, Text] = {}
+    original = Text.draw
 
-    def record(gc, x, y, s, prop, angle, ismath=False, mtext=None):
-        if mtext is not None and str(s).strip():
-            drawn.setdefault(id(mtext), mtext)
-        return original(gc, x, y, s, prop, angle, ismath=ismath, mtext=mtext)
+    def record(self, renderer):
+        if self.get_visible() and str(self.get_text()).strip() and self.get_figure(root=True) is fig:
+            drawn.setdefault(id(self), self)
+        return original(self, renderer)
 
-    renderer.draw_text = record
+    Text.draw = record
     try:
         fig.canvas.draw()
     finally:
-        del renderer.draw_text
+        Text.draw = original
     return list(drawn.values())
 
 
+def _owner(t: Text):
+    """The axes a text belongs to (its own, or the one whose axis, tick or legend drew it), else None."""
+    if t.axes is not None:
+        return t.axes
+    fig = t.get_figure(root=True)
+    owners = getattr(fig, "_usvflow_text_owners", None)
+    if owners is None or id(t) not in owners:
+        owners = {id(x): a for a in fig.axes for x in a.findobj(Text)}
+        fig._usvflow_text_owners = owners  # noqa: SLF001 - a cache for one audit
+    return owners.get(id(t))
+
+
 def _name(t: Text) -> str:
-    where = (t.axes.get_title(loc="left") or t.axes.get_title()) if t.axes is not None else "figure"
+    owner = _owner(t)
+    where = (owner.get_title(loc="left") or owner.get_title()) if owner is not None else "figure"
     return f"{t.get_text()[:40]!r} (in {where[:30]!r})"
 
 
 def small_texts(fig: Figure, texts: list[Text]) -> list[str]:
-    """Texts printed smaller than :data:`MIN_PT` once the figure is shrunk to the page width."""
-    return [f"text {printed_pt(t.get_fontsize(), fig):.1f} pt on paper < {MIN_PT:g}: {_name(t)}"
-            for t in texts if printed_pt(t.get_fontsize(), fig) < MIN_PT - 1e-6]
+    """Texts printed smaller than :data:`MIN_PT` once the saved page (the tight bounding box: labels sticking
+    out past the canvas widen it) is shrunk to the print width."""
+    width = page_width(fig)
+    return [f"text {printed_pt(t.get_fontsize(), fig, width):.1f} pt on paper < {MIN_PT:g}: {_name(t)}"
+            for t in texts if printed_pt(t.get_fontsize(), fig, width) < MIN_PT - 0.02]
+
+
+def page_problems(fig: Figure) -> list[str]:
+    """The saved page wider than the print width (it would be shrunk, and every text with it)."""
+    width = page_width(fig)
+    if width > PRINT_WIDTH_IN + 0.02:
+        return [f"page {width:.2f} in wide > {PRINT_WIDTH_IN:g} in: printed, every text shrinks by "
+                f"{100 * (1 - PRINT_WIDTH_IN / width):.0f} %"]
+    return []
+
+
+def crowded_notes(fig: Figure, texts: list[Text]) -> list[str]:
+    """A figure-level text (a note, a block header, the title) on the same line as a panel's text less than
+    one character apart, sitting on top of one (less than a quarter line between them), or lying over a panel:
+    the reader cannot tell which it belongs to (Fig 3's note ran into panel F's x label; a three-line title
+    sat on SqueakOut Fig 5's column titles)."""
+    renderer = fig.canvas.get_renderer()
+    tag = find_tag(fig)
+    notes = [t for t in fig.texts if t is not tag and t.get_visible() and t.get_text().strip()]
+    suptitle = getattr(fig, "_suptitle", None)
+    if suptitle is not None and suptitle.get_visible() and suptitle.get_text().strip():
+        notes.append(suptitle)
+    drawn = {id(t) for t in texts}
+    owned = [t for t in texts if _owner(t) is not None]
+    panels = [a for a in fig.axes if a.get_visible()]
+    out = []
+    for n in notes:
+        if id(n) not in drawn:
+            continue
+        e = n.get_window_extent(renderer)
+        em = n.get_fontsize() * fig.dpi / 72
+        for t in owned:
+            f = t.get_window_extent(renderer)
+            dx = max(f.x0 - e.x1, e.x0 - f.x1)  # negative: the boxes share columns
+            dy = max(f.y0 - e.y1, e.y0 - f.y1)  # negative: the boxes share rows
+            if (dy < 0 and dx < em) or (dx < 0 and dy < 0.25 * em):
+                out.append(f"figure text crowds a panel's text: {_name(n)} and {_name(t)}")
+        for a in panels:
+            b = a.bbox
+            if min(e.x1, b.x1) - max(e.x0, b.x0) > 1 and min(e.y1, b.y1) - max(e.y0, b.y0) > 1:
+                out.append(f"figure text over a panel: {_name(n)} over axes "
+                           f"{(a.get_title(loc='left') or a.get_title())[:30]!r}")
+    return list(dict.fromkeys(out))
+
+
+LETTER = re.compile(r"^([A-Z])((?:/[A-Z])*)(?:\s{2}|\s*$|\n)")
+
+
+def panel_letters(fig: Figure) -> list[str]:
+    """The panels' letters, in the order the titles and block headers give them: the leading capital of a title
+    followed by two spaces, a line break or nothing (``"B  direction"``, ``"C"``)."""
+    heads = []
+    for a in fig.axes:
+        if a.get_visible() and not hasattr(a, "_colorbar"):
+            heads += [a.get_title(loc="left"), a.get_title()] + [t.get_text() for t in a.texts]
+    heads += [t.get_text() for t in fig.texts if t is not find_tag(fig)]
+    out = []
+    for h in heads:
+        m = LETTER.match(h.strip())
+        if m:
+            out.append(m.group(1) + m.group(2))
+    return out
+
+
+def letter_problems(fig: Figure) -> list[str]:
+    """Panel letters as a reviewer reads them: every panel of a multi-panel figure lettered (two or more
+    labelled data panels and no letter at all is a problem), one letter per panel (no "A/B"), and the letters
+    running from A without a gap."""
+    if getattr(fig, "_usvflow_letters_exempt", None):
+        return []
+    letters = panel_letters(fig)
+    panels = [a for a in fig.axes if a.get_visible() and not hasattr(a, "_colorbar") and a.has_data()
+              and (a.get_title(loc="left") or a.get_title())]
+    if not letters:
+        return ["panels without letters"] if len(panels) >= 2 else []
+    out = [f"two panels under one letter: {x!r}" for x in letters if "/" in x]
+    single = sorted({x for x in letters if "/" not in x} | {c for x in letters for c in x.split("/")})
+    expected = [chr(ord("A") + k) for k in range(ord(max(single)) - ord("A") + 1)]
+    missing = [c for c in expected if c not in single]
+    if missing:
+        out.append(f"panel letters missing: {', '.join(missing)} (found {', '.join(single)})")
+    return out
 
 
 def overlapping_texts(fig: Figure, texts: list[Text]) -> list[str]:
@@ -181,13 +283,22 @@ def tag_problems(fig: Figure, texts: list[Text], simulated: bool) -> list[str]:
     top = tag.get_window_extent(renderer).y0
     above = [t for t in texts if t is not tag and t.get_window_extent(renderer).y1 > top + 1]
     out += [f"text above the data tag: {_name(t)}" for t in above]
+    box = tag.get_window_extent(renderer)
+    gap = 0.5 * tag.get_fontsize() * fig.dpi / 72  # clear of the box drawn round the tag (pad: a quarter line)
+    for t in texts:
+        e = t.get_window_extent(renderer)
+        if t is not tag and t not in above and e.y1 > box.y0 - gap and min(e.x1, box.x1) > max(e.x0, box.x0):
+            out.append(f"text touching the data tag: {_name(t)}")
     return out
 
 
-def audit(fig: Figure, simulated: bool = True) -> list[str]:
-    """Every problem found in ``fig`` (empty list: the figure passes)."""
+def audit(fig: Figure, simulated: bool = True, printed: bool = True) -> list[str]:
+    """Every problem found in ``fig`` (empty list: the figure passes). ``printed=False``: a figure for the
+    screen only (a movie's frame), whose page width and printed text size do not apply."""
     texts = drawn_texts(fig)
+    fig._usvflow_text_owners = None  # noqa: SLF001 - drawn afresh: tick labels may be new objects
     tag = find_tag(fig)
     body = [t for t in texts if t is not tag]
-    return (small_texts(fig, texts) + overlapping_texts(fig, body) + texts_over_panels(fig, body) + axes_problems(fig)
-            + colour_key_problems(fig) + tag_problems(fig, texts, simulated))
+    return ((page_problems(fig) + small_texts(fig, texts) if printed else []) + overlapping_texts(fig, body) + texts_over_panels(fig, body)
+            + crowded_notes(fig, body) + axes_problems(fig) + colour_key_problems(fig) + letter_problems(fig)
+            + tag_problems(fig, texts, simulated))

@@ -307,9 +307,16 @@ def plot_fig4(metrics: pd.DataFrame, labels: dict[str, pd.Series], coefs: pd.Ser
     ``cnn_input`` (the input box's words), ``cnn_outputs`` (task → number of values), ``semiconv_vectors``
     ((name, length) per 1-D input) and ``semiconv_features``. ``dataset``: see :func:`plot_fig3`."""
     networks, sexes = networks or {}, sexes or {}
-    fig = plt.figure(figsize=(style.PRINT_WIDTH_IN, 12.0))
-    gs = fig.add_gridspec(5, 1, hspace=0.9, top=0.95, bottom=0.05, left=0.08, right=0.98,
-                          height_ratios=[0.95, 1.5, 1.3, 1.75, 1.3])
+    # Rows A, B-E, F-H, J, I/K/L with gaps (inches) sized to what lies between them: the key above B-E;
+    # B-E's three-line x labels and F-H's two-line titles; H's rotated ticks and J's title; K/L's titles.
+    rows, gaps = [1.1, 1.6, 1.45, 2.0, 1.45], [0.65, 1.0, 0.9, 0.45]
+    heights = [h for pair in zip(rows, gaps + [0]) for h in pair][:-1]
+    top, bottom = 0.45, 0.85  # inches above the first row and below the last (rotated tick labels, x label)
+    height = sum(heights) + top + bottom
+    fig = plt.figure(figsize=(style.PRINT_WIDTH_IN, height))
+    grid = fig.add_gridspec(len(heights), 1, hspace=0, top=1 - top / height, bottom=bottom / height, left=0.08,
+                            right=0.98, height_ratios=heights)
+    gs = [grid[2 * k] for k in range(len(rows))]
     ax = fig.add_subplot(gs[0])
     outputs = networks.get("cnn_outputs", {})
     note = ("values per property: " + ", ".join(f"{t} {k}" for t, k in outputs.items())

@@ -87,6 +87,7 @@ def build_movie_figure(calls: pd.DataFrame, caption: str = "") -> tuple[plt.Figu
         ax, sc = panel3d(fig, grid[1, j], calls, v, title, calls, cmap="viridis", vmin=lo, vmax=hi)
         style.colorbar(fig, sc, ax, title.split("  ")[1], unit, fraction=0.04, pad=0.1)
         axes.append(ax)
+    style.letters_exempt(fig, "Fig 7's letters for its 3-D panels; B (example calls) is not one")
     fig.suptitle("S1 Video  The space of calls (t-SNE of the spectrograms, 3-D), revolving", x=0.01, y=0.92,
                  ha="left", fontweight="bold")
     if caption:

@@ -63,9 +63,11 @@ def _input_axes(ax: plt.Axes, img: np.ndarray, row: int, n_rows: int):
     return im
 
 
-def _example_block(fig: plt.Figure, spec, examples: dict[str, dict[str, Any]], key: str, header: str) -> None:
+def _example_block(fig: plt.Figure, spec, examples: dict[str, dict[str, Any]], key: str,
+                   headers: tuple[str, str]) -> None:
     """One row per sex: the input, then one image per layer (activations, or reconstructions in input space),
-    with one colour bar for the input and one for the layers."""
+    with one colour bar for the input and one for the layers. ``headers``: the inputs' panel (its letter) and
+    the layers' panel."""
     sexes = [s for s in ("F", "M") if s in examples]
     n_layers = max(len(e["layers"]) for e in examples.values())
     grid = spec.subgridspec(len(sexes), n_layers + 4, wspace=0.12, hspace=0.5,
@@ -98,7 +100,9 @@ def _example_block(fig: plt.Figure, spec, examples: dict[str, dict[str, Any]], k
     label = ACTIVATION_LABEL if key == "activations" else RECONSTRUCTION_LABEL
     style.colorbar(fig, layer_im, None, label, cax=fig.add_subplot(grid[:, -1]))
     pos = spec.get_position(fig)
-    fig.text(pos.x0 - 0.07, pos.y1 + 0.045, header, ha="left", va="bottom", fontweight="bold")
+    first_layer = grid[0, 3].get_position(fig)
+    fig.text(pos.x0 - 0.07, pos.y1 + 0.045, headers[0], ha="left", va="bottom", fontweight="bold")
+    fig.text(first_layer.x0, pos.y1 + 0.045, headers[1], ha="left", va="bottom", fontweight="bold")
 
 
 def _curve(ax: plt.Axes, summary: pd.DataFrame, measure: str, ylabel: str, title: str,
@@ -122,13 +126,15 @@ def _curve(ax: plt.Axes, summary: pd.DataFrame, measure: str, ylabel: str, title
 @style.styled
 def plot_fig6(summary: pd.DataFrame, examples: dict[str, dict[str, Any]], values: dict[str, Any],
               subtitle: str) -> plt.Figure:
-    """Fig 6: A/B activations of a female and a male example per layer; C sparsity; D within/across-sex
-    correlation; E/F deconvolution reconstructions per layer; G reconstruction–stimulus correlation;
+    """Fig 6: A a female and a male example, B their activations per layer; C sparsity; D within/across-sex
+    correlation; E the examples again, F their deconvolution reconstructions per layer; G reconstruction–stimulus correlation;
     H within-layer similarity of the reconstructions. ``values`` and ``subtitle`` are kept for the callers;
     the data tag is added when the figure is saved (:func:`usvflow.figures.style.script_figures`)."""
     fig = plt.figure(figsize=(style.PRINT_WIDTH_IN, 9.6))
-    blocks = [b for b in (("activations", "A/B  activation per layer (conv: mean over channels; FC: units)"),
-                          ("reconstructions", "E/F  deconvolution of each layer's activity back to the input"))
+    blocks = [b for b in (("activations", ("A  inputs", "B  activation per layer (conv: mean over channels; "
+                                                       "FC: units)")),
+                          ("reconstructions", ("E  inputs", "F  deconvolution of each layer's activity back to "
+                                                            "the input")))
               if examples]
     outer = fig.add_gridspec(3, 1, height_ratios=[1, 1, 2.3], hspace=0.55, top=0.89, bottom=0.07, left=0.1,
                              right=0.92)
@@ -156,7 +162,8 @@ def plot_fig6(summary: pd.DataFrame, examples: dict[str, dict[str, Any]], values
     ax = fig.add_subplot(curves[1, 1])
     _curve(ax, summary, "deconv_similarity", "correlation", "H  similarity between units")
     ax.legend(frameon=False)
-    fig.suptitle("Fig 6  Structure of the sex CNN's activity and representation", x=0.02, ha="left", y=0.985)
+    fig.suptitle("Fig 6  Structure of the sex CNN's activity and representation", x=0.02, ha="left", y=0.985,
+                 fontweight="bold")
     return fig
 
 
@@ -208,27 +215,31 @@ def _examples(fig: plt.Figure, spec, calls: pd.DataFrame, images: np.ndarray, va
     rows_in = values.get("example_rows_inside", [])
     rows_out = values.get("example_rows_outside", [])
     picked = ([(r, "outside") for r in rows_out] + [(r, "cluster") for r in rows_in])[:5]
-    sub = spec.subgridspec(max(1, len(picked)), 1, hspace=0.12)
+    # side by side, each call image near square (stacked full-width strips flattened every call into a line)
+    n = max(1, len(picked))
+    sub = spec.subgridspec(1, n + 1, wspace=0.1, width_ratios=[0.4] + [1] * n)  # left: room for A's z label
     first = None
     for i, (row, where) in enumerate(picked):
-        ax = fig.add_subplot(sub[i], sharex=first, sharey=first)
+        ax = fig.add_subplot(sub[0, i + 1], sharex=first, sharey=first)
         first = first or ax
         sex = calls.loc[calls["row"] == row, "sex"]
         ax.imshow(images[row], origin="lower", aspect="auto", cmap="gray_r", extent=IMAGE_EXTENT,
                   interpolation="nearest")
-        tag = where if noise is None else f"{where}: {_noise_word(noise, row)}"
-        ax.text(0.97, 0.9, tag, transform=ax.transAxes, ha="right", va="top", fontweight="bold",
-                color=SEX_COLOUR.get(sex.iloc[0] if len(sex) else "", "k"))
-        style.exempt(ax, "a call's spectrogram image as in Fig 1B (darker = louder); time 0-100 ms, "
-                         "frequency 25-125 kHz")
-        ax.set_xticks([])
-        ax.set_yticks([])
-        if i == 0:
-            ax.set_title(f"B  examples\n(bottom {min(len(rows_in), 5 - min(len(rows_out), 5))}: cluster "
-                         f"{values.get('dominant_cluster')})")
+        tag = where if noise is None else f"{where}:\n{_noise_word(noise, row)}"
+        ax.set_title(tag, loc="center", fontweight="bold", color=SEX_COLOUR.get(sex.iloc[0] if len(sex) else "", "k"))
+        ax.set_xticks([0, 100])
+        ax.set_yticks([25, 75, 125])
+        if i:
+            ax.tick_params(labelleft=False, labelbottom=False)
+            style.exempt(ax, "a call's spectrogram image as in Fig 1B (darker = louder), in the first example's "
+                             "axes")
+        else:
+            style.exempt(ax, "a call's spectrogram image as in Fig 1B (darker = louder): level, no colour bar")
+            style.label_axes(ax, "time", "f", "ms", "kHz")
     if first is not None:
-        ax.set_xlabel("0-100 ms")
-        first.set_ylabel("25-125 kHz")
+        n_in = min(len(rows_in), 5 - min(len(rows_out), 5))
+        first.text(0.0, 1.22, f"B  examples (right {n_in}: cluster {values.get('dominant_cluster')}; "
+                   "colour: emitter's sex)", transform=first.transAxes, ha="left", va="bottom")
 
 
 def _knn_panel(ax: plt.Axes, values: dict[str, Any]) -> None:
@@ -329,7 +340,8 @@ def plot_fig7(calls: pd.DataFrame, grid: dict[str, np.ndarray], images: np.ndarr
     (``noise_like``; ``truth``: the simulated noise event under the call, see
     :func:`usvflow.features.noise.truth_noise`). ``subtitle``: see :func:`plot_fig6`."""
     fig = plt.figure(figsize=(style.PRINT_WIDTH_IN, 10.6))
-    gs = fig.add_gridspec(5, 3, height_ratios=[2.2, 2.2, 1.6, 1.9, 0.8], hspace=0.6, wspace=0.3, top=0.9,
+    # In the paper's order, row by row: A and B; C's three densities; D-G on the map; H, I; the notes.
+    gs = fig.add_gridspec(5, 3, height_ratios=[2.2, 1.6, 2.0, 1.9, 0.8], hspace=0.6, wspace=0.3, top=0.9,
                           bottom=0.03, left=0.06, right=0.94)
     order = np.random.default_rng(0).permutation(len(calls))  # neither sex painted over the other systematically
     shuffled = calls.iloc[order]
@@ -342,18 +354,19 @@ def plot_fig7(calls: pd.DataFrame, grid: dict[str, np.ndarray], images: np.ndarr
         inside = calls[calls["cluster"] == best]
         ax.scatter(inside["x"], inside["y"], inside["z"], facecolors="none", edgecolors="k", s=6, linewidths=0.3,
                    **raster)
+    _examples(fig, gs[0, 1:], calls, images, values, noise)
+    _density_panels(fig, gs[1, :], grid)
+    maps = gs[2, :].subgridspec(1, 4, wspace=0.45)
     conf = shuffled[shuffled["confident"]]
-    ax, _ = panel3d(fig, gs[0, 1], conf, _sex_colours(conf), f"D  confident only\n(p < 0.1 or > 0.9, n = {len(conf)})",
+    ax, _ = panel3d(fig, maps[0, 0], conf, _sex_colours(conf), f"D  confident only\n(p < 0.1 or > 0.9, n = {len(conf)})",
                    calls, **raster)
-    ax.set_box_aspect(None, zoom=0.95)
-    _examples(fig, gs[0, 2], calls, images, values, noise)
+    ax.set_box_aspect(None, zoom=0.85)
     for j, (column, title, unit) in enumerate(c for c in OVERLAYS if c[0] in calls):
         v = shuffled[column].to_numpy(float)
         lo, hi = np.nanpercentile(v, [2, 98]) if np.isfinite(v).any() else (0, 1)
-        ax, sc = panel3d(fig, gs[1, j], shuffled, v, title, calls, cmap="viridis", vmin=lo, vmax=hi, **raster)
+        ax, sc = panel3d(fig, maps[0, j + 1], shuffled, v, title, calls, cmap="viridis", vmin=lo, vmax=hi, **raster)
         ax.set_box_aspect(None, zoom=0.85)
-        style.colorbar(fig, sc, ax, title.split("  ")[1], unit, fraction=0.05, pad=0.16, shrink=0.7)
-    _density_panels(fig, gs[2, :], grid)
+        style.colorbar(fig, sc, ax, title.split("  ")[1], unit, fraction=0.06, pad=0.2, shrink=0.7)
     _knn_panel(fig.add_subplot(gs[3, 0]), values)
     table, summary = None, _summary_lines(values, best)
     if noise is not None and len(calls):
@@ -373,5 +386,5 @@ def plot_fig7(calls: pd.DataFrame, grid: dict[str, np.ndarray], images: np.ndarr
     handles.append(Line2D([], [], ls="", marker="o", mfc="none", color="k", label=f"cluster {best}"))
     fig.legend(handles=handles, loc="upper right", ncol=3, frameon=False, bbox_to_anchor=(1.0, 1.0),
                title="A, B, D: emitter's sex")
-    fig.suptitle("Fig 7  The space of calls and the emitter's sex", x=0.02, ha="left", y=0.985)
+    fig.suptitle("Fig 7  The space of calls and the emitter's sex", x=0.02, ha="left", y=0.985, fontweight="bold")
     return fig

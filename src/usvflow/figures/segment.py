@@ -33,6 +33,13 @@ def _show(ax: plt.Axes, img: np.ndarray, cmap: str = "gray", title: str = "", la
     return im
 
 
+def column_title(name: str, width: int = 9) -> str:
+    """A grid column's title broken into lines of at most ``width`` characters (a 9-column grid gives each
+    crop about 0.7 in: "autoencoder 1" on one line runs into its neighbours)."""
+    words = str(name).replace("autoencoder", "auto-encoder")
+    return textwrap.fill(words, width, break_on_hyphens=True, break_long_words=False)
+
+
 def _colour_bars(fig, gray, mask, axes) -> None:
     """One colour bar for the spectrogram crops and one for the masks (every crop shares one of the two)."""
     if gray is not None:
@@ -48,8 +55,9 @@ def plot_refinement(steps: pd.DataFrame, images: np.ndarray, truth: np.ndarray |
     names = list(examples)
     n_ex = len(images)
     ncol = len(names) + 2
-    fig = plt.figure(figsize=(style.PRINT_WIDTH_IN, 3 + 1.0 * n_ex))
-    gs = fig.add_gridspec(2 + n_ex, ncol, height_ratios=[2.4, 1.2] + [1] * n_ex, hspace=0.3, wspace=0.1)
+    fig = plt.figure(figsize=(style.PRINT_WIDTH_IN, 3.6 + 1.0 * n_ex))
+    # row 1 (empty) holds A's three-line tick labels, its x label and legend, and B's header
+    gs = fig.add_gridspec(2 + n_ex, ncol, height_ratios=[2.4, 2.0] + [1] * n_ex, hspace=0.3, wspace=0.1)
     ax = fig.add_subplot(gs[0, :])
     labels = [textwrap.fill(str(r.step), 14) + (f"\nround {r['round']}" if r.step != "threshold" else "")
               for _, r in steps.iterrows()]
@@ -69,20 +77,23 @@ def plot_refinement(steps: pd.DataFrame, images: np.ndarray, truth: np.ndarray |
                                label="noise crops left empty (%)")
     ax.set_xticks(x, labels)
     style.label_axes(ax, "refinement step", "Dice ×100 / % empty")
-    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(0, -0.5), ncol=3, frameon=False)
+    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(0, -0.42), ncol=3, frameon=False)
     ax.set_title("A  automated dataset refinement scored against the truth")
     gray = mask = None
     cells = []
     for i in range(n_ex):
         bottom = i == n_ex - 1
         cells.append(fig.add_subplot(gs[2 + i, 0]))
-        gray = _show(cells[-1], images[i], title="B  spectrogram" if i == 0 else "", label=bottom)
+        gray = _show(cells[-1], images[i], title=column_title("spectrogram", 8) if i == 0 else "", label=bottom)
+        if i == 0:  # the panel letter as a header above the grid's column titles
+            cells[-1].text(0.0, 1.65, "B  the masks after each step (columns), for example crops (rows)",
+                           transform=cells[-1].transAxes, ha="left", va="bottom", fontsize=8)
         if truth is not None:
             cells.append(fig.add_subplot(gs[2 + i, 1]))
             mask = _show(cells[-1], truth[i], "viridis", "truth" if i == 0 else "")
         for j, name in enumerate(names):
             cells.append(fig.add_subplot(gs[2 + i, j + 2]))
-            mask = _show(cells[-1], examples[name][i], "viridis", name if i == 0 else "")
+            mask = _show(cells[-1], examples[name][i], "viridis", column_title(name) if i == 0 else "")
     _colour_bars(fig, gray, mask, cells)
     fig.suptitle("SqueakOut Fig 3  Refinement of the training masks", x=0.01, ha="left", fontweight="bold")
     style.save(fig, out, note)
@@ -93,8 +104,8 @@ def plot_augmentations(image: np.ndarray, mask: np.ndarray, single: dict[str, tu
                        combined: list[tuple[np.ndarray, np.ndarray, list[str]]], out: str, note: str) -> None:
     """Fig 5: (A) an example crop, (B) each augmentation alone, (C) random draws of the paper's policy."""
     ncol = max(len(single), len(combined)) + 1
-    fig, axes = plt.subplots(4, ncol, figsize=(style.PRINT_WIDTH_IN, 6.4), gridspec_kw={"hspace": 0.55,
-                                                                                       "wspace": 0.1})
+    fig, axes = plt.subplots(4, ncol, figsize=(style.PRINT_WIDTH_IN, 6.8),  # top: room for a 3-line title
+                             gridspec_kw={"hspace": 0.55, "wspace": 0.1, "top": 0.84})
     for ax in axes.flat:
         ax.axis("off")
     gray = _show(axes[0, 0], image, title="A  example")
@@ -114,9 +125,9 @@ def plot_augmentations(image: np.ndarray, mask: np.ndarray, single: dict[str, tu
         if not ax.axison:
             ax.remove()
     _colour_bars(fig, gray, mask, [a for a in axes.flat if a.axison])
-    fig.suptitle("SqueakOut Fig 5  Augmentations: A a training crop, B each augmentation alone, C random draws "
-                 "of the\ntraining policy (augmentations combined); each image above its mask", x=0.01, ha="left",
-                 fontweight="bold")
+    fig.suptitle("SqueakOut Fig 5  Augmentations of a training crop\nA the crop; B each augmentation alone; "
+                 "C random draws of the training policy\n(augmentations combined). Each image above its mask",
+                 x=0.01, ha="left", fontweight="bold")
     style.save(fig, out, note)
 
 
@@ -145,6 +156,7 @@ def plot_examples(images: np.ndarray, columns: dict[str, np.ndarray], scores: di
                 axes[i, j].text(0.97, 0.96, f"{dice[i] * 100:.1f}", color="deepskyblue", va="top", ha="right",
                                 transform=axes[i, j].transAxes, fontsize=7, bbox=box)
     _colour_bars(fig, gray, mask, list(axes.flat))
+    style.letters_exempt(fig, "the paper's Fig 6 is one grid of examples without panel letters")
     fig.suptitle("SqueakOut Fig 6  Held-out test crops\nper image: pixel accuracy (red, %) and Dice ×100 (blue)",
                  x=0.01, ha="left", fontweight="bold")
     style.save(fig, out, note)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 import matplotlib
@@ -97,12 +98,14 @@ def plot_simulator_vs_real(sim: pd.DataFrame, real: pd.DataFrame, table: pd.Data
         row = table.set_index("measure").loc[key]
         unit = label.split("(")[1].split(",")[0].rstrip(")") if "(" in label else ""
         ax.set_title(f"{'CDEFG'[k]}  D={row.ks_distance:.2f}\nW₁={row.wasserstein:.3g} {unit}", loc="center")
-        style.label_axes(ax, label.replace(" (", "\n("), "density (1/unit)" if k == 0 else "density")
+        name, _, rest = label.partition(" (")  # the unit on its own lines, narrow enough for the panel
+        xlabel = name + ("\n" + textwrap.fill("(" + rest, 18) if rest else "")
+        style.label_axes(ax, xlabel, "density (1/unit)" if k == 0 else "density")
         ax.set_yticks([])
         if k == 0:
             fig.legend(*ax.get_legend_handles_labels(), loc="upper right", ncol=2, frameon=False)
-    fig.text(0.0, -0.02, "D: Kolmogorov-Smirnov distance; W₁: Wasserstein-1 (earth mover's) distance, in the "
-             "measure's unit. Densities: area 1.", ha="left", va="top", fontsize=7)
+    style.add_note(fig, "D: Kolmogorov-Smirnov distance; W₁: Wasserstein-1 (earth mover's) distance, in the "
+                   "measure's unit. Densities: area 1.", color="black")
     fig.suptitle("Simulated vs real calls, measured alike inside annotated intervals", x=0.01, ha="left",
                  fontweight="bold")
     style.save(fig, out, note)

@@ -28,6 +28,7 @@ from matplotlib.figure import Figure  # noqa: E402
 PRINT_WIDTH_IN = 7.5  # widest printed figure (PLOS: 19.05 cm)
 MIN_PT = 7.0  # smallest text on paper
 TAG_GID = "usvflow-data-tag"  # the data tag's artist id (tests and the save hook look for it)
+NOTE_GID = "usvflow-note"  # a note below the panels (:func:`add_note`)
 SIM_COLOUR = "#c00000"  # the tag's colour on simulated data
 
 RC: dict[str, Any] = {
@@ -65,9 +66,23 @@ def styled(func: Callable) -> Callable:
     return wrapper
 
 
-def printed_pt(fontsize: float, fig: Figure) -> float:
-    """A text's size on paper once ``fig`` is shrunk to :data:`PRINT_WIDTH_IN` (never enlarged)."""
-    return float(fontsize) * min(1.0, PRINT_WIDTH_IN / fig.get_figwidth())
+def page_width(fig: Figure) -> float:
+    """The width (inches) of the page ``fig`` is saved on: its tight bounding box (texts sticking out past the
+    canvas included) with the save's padding on both sides, or the canvas when that is wider."""
+    tight = fig.get_tightbbox(fig.canvas.get_renderer()).width + 2 * _pad()
+    return max(fig.get_figwidth(), tight)
+
+
+def _pad() -> float:
+    """The margin (inches) ``savefig(bbox_inches="tight")`` adds around the tight box."""
+    pad = matplotlib.rcParams["savefig.pad_inches"]
+    return 0.1 if pad == "layout" else float(pad)
+
+
+def printed_pt(fontsize: float, fig: Figure, width: float | None = None) -> float:
+    """A text's size on paper once ``fig``'s page (``width`` inches, else the canvas width) is shrunk to
+    :data:`PRINT_WIDTH_IN` (never enlarged)."""
+    return float(fontsize) * min(1.0, PRINT_WIDTH_IN / (width or fig.get_figwidth()))
 
 
 def fontsize_for(fig: Figure, printed: float = MIN_PT) -> float:
@@ -108,15 +123,61 @@ def add_data_tag(fig: Figure, caption: str) -> None:
         old.set_text(text)
         return
     size = fontsize_for(fig, 9)
-    fig.text(0.0, 1.0, text, transform=fig.transFigure, ha="left", va="bottom", fontsize=size,
+    from matplotlib.transforms import offset_copy
+
+    # raised by the box's padding (a quarter line) and a point, so that the box itself stays off the canvas
+    above = offset_copy(fig.transFigure, fig=fig, y=0.25 * size + 1.0, units="points")
+    fig.text(0.0, 1.0, text, transform=above, ha="left", va="bottom", fontsize=size,
              fontweight="bold", color=SIM_COLOUR if sim else "black", gid=TAG_GID,
              bbox={"boxstyle": "square,pad=0.25", "fc": "white", "ec": SIM_COLOUR if sim else "0.3", "lw": 1.0})
 
 
+def add_note(fig: Figure, text: str, width: int = 120, **kwargs: Any):
+    """A note (a sentence of the caption: a control, a definition) below everything already drawn, one line's
+    height clear of the lowest text (an x label, rotated tick labels), at the style's minimum printed size.
+
+    Placed from the drawn extent, not at a fixed figure fraction: a fixed place collides with whatever the
+    panels above happen to reach down to (Fig 3's note ran into panel F's x label)."""
+    import textwrap
+
+    size = kwargs.pop("fontsize", fontsize_for(fig, MIN_PT))
+    bottom = fig.get_tightbbox(fig.canvas.get_renderer()).y0  # inches, over every artist drawn so far
+    gap = 0.8 * size / 72
+    y = (bottom - gap) / fig.get_figheight()
+    lines = "\n".join(textwrap.fill(p, width) for p in str(text).split("\n"))
+    kwargs.setdefault("color", "0.25")
+    return fig.text(0.01, y, lines, ha="left", va="top", fontsize=size, gid=NOTE_GID, **kwargs)
+
+
+def fit_width(fig: Figure, width: float = PRINT_WIDTH_IN) -> None:
+    """Narrow ``fig`` until its tight bounding box (what :func:`save` writes) is at most ``width`` inches.
+
+    Labels and colour-bar labels that stick out past the canvas widen the saved page; a page wider than the
+    print width is shrunk to it when printed, and so is every text on it (Fig 4 printed its 7-pt labels at
+    6.4 pt). The texts keep their size; the panels give up the width."""
+    width -= 2 * _pad()
+    for _ in range(3):
+        before, wide = fig.get_figwidth(), fig.get_tightbbox(fig.canvas.get_renderer()).width
+        if wide <= width + 0.005:
+            return
+        fig.set_figwidth(max(1.0, before - (wide - width) - 0.005))
+        if fig.get_tightbbox(fig.canvas.get_renderer()).width > wide - 0.5 * (wide - width):
+            fig.set_figwidth(before)  # a text wider than the page (a long title) does not shrink: leave it
+            return
+
+
+def letters_exempt(fig: Figure, reason: str) -> None:
+    """Exempt a figure from the panel-letter check, and say why (the paper's figure has no letters; a movie shows
+    some of another figure's panels under their letters)."""
+    fig._usvflow_letters_exempt = reason  # noqa: SLF001
+
+
 def save(fig: Figure, out: str | Path, caption: str | None = None, close: bool = True, **kwargs: Any) -> None:
-    """Tag (when ``caption`` is given) and write ``fig`` with a tight bounding box, then close it."""
+    """Tag (when ``caption`` is given) and write ``fig`` with a tight bounding box no wider than the print width
+    (:func:`fit_width`), then close it."""
     if caption:
         add_data_tag(fig, caption)
+    fit_width(fig)
     kwargs.setdefault("bbox_inches", "tight")
     fig.savefig(out, **kwargs)
     if close:
@@ -151,6 +212,8 @@ def script_figures(caption: str | None) -> Iterator[None]:
                 add_data_tag(self, caption)
             if find_tag(self) is not None:
                 kwargs.setdefault("bbox_inches", "tight")
+            if kwargs.get("bbox_inches") == "tight":
+                fit_width(self)
             _report_checks(self, fname, bool(caption and is_simulated(caption)))
         return original(self, fname, *args, **kwargs)
 
