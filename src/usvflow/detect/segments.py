@@ -50,7 +50,7 @@ def _plain_ridge(ev: _Evidence, starts: np.ndarray, stops: np.ndarray) -> tuple[
         while c < hi:
             n = min(_BLOCK - c % _BLOCK, hi - c)  # within one floor block
             c0, c1 = max(0, c - h), min(T, c + n + h)
-            plain.set_floor(ev.block_floors[c // _BLOCK], ev.tonal_db, float(ev.fb[1] - ev.fb[0]))
+            plain.set_floor(ev.block_floors[c // _BLOCK], ev.fills[c // _BLOCK])
             plain.block(ev.W[:, c0:c1], c - c0, out[:, at : at + n])
             col[c : c + n] = np.arange(at, at + n)
             at += n
