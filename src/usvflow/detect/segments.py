@@ -2,8 +2,8 @@
 
 The evidence of steps 1-5 (:func:`usvflow.detect.default._default_evidence`) gives, per frame, the best
 ridge score; here runs of frames become calls (:func:`_default_segments`), fragments that continue one
-another's frequency trajectory are joined (:func:`_bridges`), and each call gets its contour, level and
-padding (:func:`_default_calls`).
+another's frequency trajectory are joined (:func:`_bridges`), faint calls are found by their sustained
+evidence (:func:`_with_sustained`), and each call gets its contour, level and padding (:func:`_default_calls`).
 """
 
 from __future__ import annotations
@@ -148,7 +148,9 @@ def _default_segments(ev: _Evidence, p: dict) -> tuple[np.ndarray, np.ndarray, n
     noisier stretch) stays one call, its fainter pieces included, while a neighbour at another frequency
     stays apart. Chains longer than ``max_duration_s`` (noise beds) are dropped before anything is merged
     with them; then calls closer than ``merge_gap_s`` are merged (calls of several notes and frequency
-    jumps stay one call), and too short or too long ones dropped."""
+    jumps stay one call), and too short or too long ones dropped. Last, the sustained evidence of faint
+    calls (:func:`_with_sustained`, ``sustain_db``; None: off) adds the faint calls and remainders that never
+    reached ``threshold_db``."""
     s = ev.s
     lo = s > p["hysteresis_db"]
     starts, stops = _runs(lo)
@@ -183,7 +185,58 @@ def _default_segments(ev: _Evidence, p: dict) -> tuple[np.ndarray, np.ndarray, n
         strong = np.maximum.reduceat(ev.s, starts) >= p["short_call_db"]
         long_enough |= strong & (dur >= 2 * ev.half * ev.hop_s)
     keep = long_enough & (dur <= p["max_duration_s"])
-    return starts[keep], stops[keep], lo
+    starts, stops = starts[keep], stops[keep]
+    if p.get("sustain_db") is not None:
+        starts, stops = _with_sustained(ev, starts, stops, p)
+    return starts, stops, lo
+
+
+def _sustained_runs(ev: _Evidence, p: dict) -> tuple[np.ndarray, np.ndarray]:
+    """Runs of frames where the best ridge score, averaged over ``sustain_s``, stands more than ``sustain_db``
+    above its median over the frame's floor block (0.5 s): a faint call that never reaches
+    ``threshold_db`` but holds its level for a while (averaging over L frames shrinks the noise's
+    spread ~ 1 / sqrt(L), a call's level stays). Runs shorter than ``sustain_s`` are dropped."""
+    s = ev.s
+    T = len(s)
+    L = max(1, int(round(p["sustain_s"] / ev.hop_s)))
+    if T < 2 * L:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    nb = -(-T // _BLOCK)
+    base = np.array([np.median(s[k * _BLOCK : (k + 1) * _BLOCK]) for k in range(nb)])
+    cs = np.concatenate(([0.0], np.cumsum(s, dtype=np.float64)))
+    lo_ = np.clip(np.arange(T) - L // 2, 0, T - L)
+    avg = (cs[lo_ + L] - cs[lo_]) / L
+    a, b = _runs(avg - base[np.arange(T) // _BLOCK] > p["sustain_db"])
+    ok = (b - a) >= L
+    return a[ok], b[ok]
+
+
+def _with_sustained(ev: _Evidence, starts: np.ndarray, stops: np.ndarray, p: dict) -> tuple[np.ndarray, np.ndarray]:
+    """The calls (runs of frames ``starts``, ``stops``) joined with the sustained runs (:func:`_sustained_runs`).
+
+    A sustained run that overlaps no call is a faint call of its own; its extent is that of the averaging
+    windows that stood above the level (the run and half a window either side: a call barely above the
+    level raises the average only where the window lies wholly on it). A run that overlaps a call is
+    first trimmed by half a window at both ends (next to a clear call the average spreads it by about
+    that much, so the trimmed run lies within the call and changes nothing); what is left beyond the call
+    is the faint remainder of a call of which only a piece reached the threshold, and joins the piece."""
+    a, b = _sustained_runs(ev, p)
+    if len(a) == 0:
+        return starts, stops
+    half = max(1, int(round(p["sustain_s"] / ev.hop_s))) // 2
+    if len(starts):
+        pos = np.searchsorted(starts, b)  # calls are disjoint and sorted: the last one starting before b
+        touches = (pos > 0) & (stops[np.maximum(pos - 1, 0)] > a)  # ... is the one that may overlap
+    else:
+        touches = np.zeros(len(a), bool)
+    shift = np.where(touches, half, -half)
+    a, b = np.maximum(a + shift, 0), np.minimum(b - shift, len(ev.s))
+    ok = (b > a) & ((b - a) * ev.hop_s <= p["max_duration_s"])
+    a, b = a[ok], b[ok]
+    order = np.argsort(np.r_[starts, a], kind="stable")
+    starts, stops = np.r_[starts, a][order], np.r_[stops, b][order]
+    starts, stops = _merge_runs(starts, np.maximum.accumulate(stops), 1)
+    return _merge_runs(starts, stops, int(math.ceil(p["merge_gap_s"] / ev.hop_s)))
 
 
 def _default_calls(ev: _Evidence, p: dict) -> _ChunkCalls:
