@@ -1,6 +1,7 @@
-"""Sustained evidence (issue 15): a faint call that never reaches the threshold but holds its level is found,
-the faint remainder of a call joins the piece of it that reached the threshold, clear calls are unchanged and
-white noise never sustains."""
+"""Faint calls kept whole (issue 15). Sustained evidence: a faint call that never reaches the threshold but
+holds its level is found, the faint remainder of a call joins the piece of it that reached the threshold,
+clear calls are unchanged and white noise never sustains. Trajectory bridging: a fragment whose strongest bin
+is a louder noise band still continues the trajectory it holds."""
 
 from types import SimpleNamespace
 
@@ -90,3 +91,30 @@ def test_faint_remainder_joins_the_piece_and_a_faint_call_stands_alone():
     a, b = _with_sustained(_evidence([]), starts, stops, P)
     np.testing.assert_array_equal(a, starts)
     np.testing.assert_array_equal(b, stops)
+
+
+def _fragments(near_db):
+    """Ridge evidence of two fragments 5 ms apart: the first at bin 30 throughout; the second strongest at
+    bin 60 (a louder noise band), with ``near_db`` at bin 31 in its first frames (the call going on)."""
+    F, T, half = 90, 400, 2
+    R = np.full((F, T), 2.0 / (10.0 / (2 * half + 1)), np.float32)  # 2 dB everywhere
+    to_r = 1.0 / (10.0 / (2 * half + 1))
+    R[30, 100:140] = 15.0 * to_r
+    R[60, 150:190] = 20.0 * to_r
+    R[31, 150:160] = near_db * to_r
+    s = R.max(axis=0) * (10.0 / (2 * half + 1))
+    ev = SimpleNamespace(R=R, s=s, hop_s=HOP, fb=30_000.0 + 1000.0 * np.arange(F), half=half)
+    return ev, np.array([100, 150]), np.array([140, 190])
+
+
+def test_a_trajectory_continues_under_a_louder_band():
+    from usvflow.detect.segments import _bridges
+
+    # The second fragment holds the hysteresis level 1 kHz from where the first ended: one trajectory,
+    # although its strongest bin (30 kHz away) says otherwise.
+    ev, a, b = _fragments(P["hysteresis_db"] + 1.0)
+    assert list(_bridges(ev, a, b, P)) == [1, -1]
+    assert list(_bridges(ev, a, b, {**P, "bridge_near": False})) == [-1, -1]
+    # Below the hysteresis level there, nothing continues the first fragment.
+    ev, a, b = _fragments(P["hysteresis_db"] - 1.0)
+    assert list(_bridges(ev, a, b, P)) == [-1, -1]

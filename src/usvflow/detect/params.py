@@ -57,6 +57,10 @@ DEFAULT_PARAMS: dict[str, dict[str, Any]] = {
         "bridge_df_hz": 4_000.0,
         "bridge_db": 3.5,
         "bridge_fade_s": 0.008,
+        # A fragment whose strongest bin lies elsewhere (a louder noise band) still continues a
+        # trajectory where it holds the hysteresis level within bridge_df_hz of it (False/None: only the
+        # strongest bins are compared).
+        "bridge_near": True,
         # Sustained evidence (see segments._with_sustained): where the best ridge score, averaged over
         # sustain_s, stands sustain_db above its median over the 0.5 s block, a faint call is there even
         # if it never reaches threshold_db. Fixed, not chosen on clips: pure noise's 5 ms average stays

@@ -32,6 +32,20 @@ def _edge_bins(ev: _Evidence, starts: np.ndarray, stops: np.ndarray, edge: int) 
     return ev.R[:, i0].argmax(axis=0), i0, ev.R[:, i1].argmax(axis=0), i1
 
 
+def _near(ev: _Evidence, f0: np.ndarray, f1: np.ndarray, centre: np.ndarray, reach: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per item, the best ridge score (dB) over frames ``f0 .. f1 - 1`` (at most a few) and bins within
+    ``reach`` of ``centre``, and its bin."""
+    F, T = ev.R.shape
+    width = int((f1 - f0).max())
+    fr = np.minimum(f0[:, None] + np.arange(width), np.maximum(f1 - 1, f0)[:, None])  # (items, frames)
+    bins = np.clip(centre[:, None] + np.arange(-reach, reach + 1), 0, F - 1)  # (items, bins)
+    vals = ev.R[bins[:, None, :], fr[:, :, None]]  # (items, frames, bins)
+    flat = vals.reshape(len(f0), -1)
+    k = flat.argmax(axis=1)
+    best = flat[np.arange(len(f0)), k] * (10.0 / (2 * ev.half + 1))
+    return best, bins[np.arange(len(f0)), k % bins.shape[1]]
+
+
 def _plain_ridge(ev: _Evidence, starts: np.ndarray, stops: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The ridge score without the broadband penalty on the frames of the given spans (any order, may
     overlap): (bins x frames array of the spans' union, and for every frame of the chunk its column there,
@@ -89,11 +103,30 @@ def _bridges(ev: _Evidence, starts: np.ndarray, stops: np.ndarray, p: dict) -> n
     for k in range(1, min(_BRIDGE_CANDIDATES, n - 1) + 1):
         i = np.arange(n - k)
         j = i + k
-        ok = ((starts[j] - stops[i]) <= gmax) & (np.abs(b0[j] - b1[i]) * df <= p["bridge_df_hz"])
+        ok = (starts[j] - stops[i]) <= gmax
         ii.append(i[ok])
         jj.append(j[ok])
     ii = np.concatenate(ii)
     jj = np.concatenate(jj)
+    if len(ii) == 0:
+        return nxt
+    # Frequency continuity: j starts where i ended. Where a fragment's strongest bin is elsewhere (a
+    # noise band louder than the call in broadband noise), the trajectory is still continued when the
+    # fragment holds the hysteresis level (the level that makes it a fragment) within bridge_df_hz of
+    # the other's end, in its first (j) or last (i) 2 ms: the line then runs to that bin.
+    reach = int(math.floor(p["bridge_df_hz"] / df + 1e-9))
+    line0, line1 = b1[ii].copy(), b0[jj].copy()
+    ok = np.abs(line1 - line0) <= reach
+    if p.get("bridge_near") and (~ok).any():
+        bad = np.flatnonzero(~ok)
+        v_j, bin_j = _near(ev, starts[jj[bad]], np.minimum(starts[jj[bad]] + edge, stops[jj[bad]]), b1[ii[bad]], reach)
+        v_i, bin_i = _near(ev, np.maximum(stops[ii[bad]] - edge, starts[ii[bad]]), stops[ii[bad]], b0[jj[bad]], reach)
+        use_j = v_j >= p["hysteresis_db"]
+        use_i = ~use_j & (v_i >= p["hysteresis_db"])
+        line1[bad[use_j]] = bin_j[use_j]
+        line0[bad[use_i]] = bin_i[use_i]
+        ok[bad] = use_j | use_i
+    ii, jj, line0, line1 = ii[ok], jj[ok], line0[ok], line1[ok]
     if len(ii) == 0:
         return nxt
     # Ridge evidence along each pair's gap: frames stops[i] .. starts[j] - 1, bins on the line.
@@ -105,7 +138,7 @@ def _bridges(ev: _Evidence, starts: np.ndarray, stops: np.ndarray, p: dict) -> n
         g = gap[long_]
         fr, pair = _run_frames(stops[ii[long_]], starts[jj[long_]])
         u = (fr - stops[ii[long_]][pair] + 1) / (g[pair] + 1)
-        line = np.rint(b1[ii[long_]][pair] + u * (b0[jj[long_]][pair] - b1[ii[long_]][pair])).astype(np.int64)
+        line = np.rint(line0[long_][pair] + u * (line1[long_][pair] - line0[long_][pair])).astype(np.int64)
         w = max(1, int(round(2000.0 / df)))
         F = ev.R.shape[0]
         R0, col = _plain_ridge(ev, stops[ii[long_]], starts[jj[long_]])
