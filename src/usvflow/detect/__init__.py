@@ -32,7 +32,8 @@ Two detectors share one streaming frame (:func:`detect_file`):
     5. per frame, the best ridge score;
     6. *segmentation with trajectory bridging*: the runs of frames above ``hysteresis_db`` are
        fragments; a fragment that starts where an earlier one ended in frequency (within
-       ``bridge_df_hz``, across a gap of up to ``bridge_gap_s``) continues it, when the gap is a fade
+       ``bridge_df_hz``, across a gap of up to ``bridge_gap_s``; or, where a louder noise band is its
+       strongest bin, that holds the hysteresis level there) continues it, when the gap is a fade
        inside one call rather than the silence between two: along the line joining them the ridge
        (without the broadband penalty) is missing for no longer than ``bridge_fade_s``. A chain of
        fragments is a call when it reaches ``threshold_db`` somewhere, so the faint pieces of a call

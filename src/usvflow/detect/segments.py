@@ -77,7 +77,9 @@ def _bridges(ev: _Evidence, starts: np.ndarray, stops: np.ndarray, p: dict) -> n
     the later fragment it continues (-1: none). Fragment j continues fragment i when
 
     * the gap between them is at most ``bridge_gap_s``;
-    * j starts where i ended in frequency: the ridge's bins differ by at most ``bridge_df_hz``;
+    * j starts where i ended in frequency: the ridge's bins differ by at most ``bridge_df_hz``, or (with
+      ``bridge_near``) where the strongest bin of one of them is elsewhere (a louder noise band), it holds
+      the hysteresis level within ``bridge_df_hz`` of the other's end bin;
     * the gap is a fade inside one call, not the silence between two calls: along the straight line
       from i's end to j's start in the time-frequency plane, the ridge score (its best bin within
       +/- 2 kHz of the line, averaged over 2 ms) is below ``bridge_db`` for no stretch longer than
