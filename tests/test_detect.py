@@ -53,7 +53,7 @@ def real_scores(realdata):
 def test_default_beats_every_published_tool_on_real_clips(real_scores):
     ours, peers = real_scores
     f1 = ours["default"][0.3].f1
-    assert f1 >= 0.93, f1  # a regression threshold (measured 0.948 in-sample at the shipped settings), not a goal
+    assert f1 >= 0.93, f1  # a regression threshold (measured 0.953 in-sample at the shipped settings), not a goal
     assert f1 > max(peers.values())
     assert ours["default"][0.0].f1 >= f1
 

@@ -7,7 +7,7 @@ import scipy.signal as sps
 
 from usvflow.audio.io import write_wav
 from usvflow.detect import detect_file, resolve_params
-from usvflow.detect.default import _BLOCK, _block_floors, _tonal_fill
+from usvflow.detect.default import _BLOCK, _block_floors, _tonal_fills
 from usvflow.detect.evaluate import CRITERIA, score
 
 
@@ -59,12 +59,16 @@ def test_stationary_lines_are_found_in_the_floor():
     floor[40:45] += np.log10(10 ** (np.array([2.0, 6.0, 9.0, 6.0, 2.0]) / 10))  # a tonal band, smoothed
     floor[0:3] += 1.5  # one at the band's lower edge
     floor += 0.3 * np.linspace(0, 1, 90)  # a gentle slope is not a line
-    idx, below, above, w = _tonal_fill(floor, 2.0, df)
+    slope = 0.3 * np.linspace(0, 1, 90)
+    fills = _tonal_fills(np.stack([floor, slope, floor]), 2.0, df)  # all blocks' floors at once
+    idx, below, above, w = fills[0]
     assert {0, 1, 2, 41, 42, 43} <= set(idx) and not {10, 60, 89} & set(idx)
     line = idx >= 40
     assert (below[line] == 40).all() and (above[line] == 44).all()
     np.testing.assert_allclose(w[line], [0.25, 0.5, 0.75])
-    assert _tonal_fill(0.3 * np.linspace(0, 1, 90), 2.0, df) is None
+    assert fills[1] is None
+    assert all(np.array_equal(a, b) for a, b in zip(fills[2], fills[0]))  # each row on its own
+    assert _tonal_fills(np.stack([floor]), None, df) == [None]
 
 
 def _line_under_rumble(seed, fs=250_000):

@@ -32,7 +32,8 @@ Two detectors share one streaming frame (:func:`detect_file`):
     5. per frame, the best ridge score;
     6. *segmentation with trajectory bridging*: the runs of frames above ``hysteresis_db`` are
        fragments; a fragment that starts where an earlier one ended in frequency (within
-       ``bridge_df_hz``, across a gap of up to ``bridge_gap_s``) continues it, when the gap is a fade
+       ``bridge_df_hz``, across a gap of up to ``bridge_gap_s``; or, where a louder noise band is its
+       strongest bin, that holds the hysteresis level there) continues it, when the gap is a fade
        inside one call rather than the silence between two: along the line joining them the ridge
        (without the broadband penalty) is missing for no longer than ``bridge_fade_s``. A chain of
        fragments is a call when it reaches ``threshold_db`` somewhere, so the faint pieces of a call
@@ -41,7 +42,15 @@ Two detectors share one streaming frame (:func:`detect_file`):
        detection), while a neighbour at another frequency, or after real silence, stays apart. Then
        gaps shorter than ``merge_gap_s`` are merged (harmonics, frequency jumps and two-syllable calls
        stay one call because detection works on time, not on blobs), too-short runs dropped, and a
-       small ``pad_s`` added at both ends for the faint onset and offset below the noise.
+       small ``pad_s`` added at both ends for the faint onset and offset below the noise;
+    7. *sustained evidence*: where the best ridge score averaged over ``sustain_s`` (5 ms) stands
+       ``sustain_db`` (3 dB) above its median in the 0.5 s block, there is a faint call even if it never
+       reaches the threshold (averaging shrinks the noise's spread, a held tone's level stays). Such a run
+       that overlaps no call is a call of its own (its averaging windows); one that overlaps a call, less
+       half a window at either end (the average's spread of a clear call), joins it, so the faint remainder
+       of a call of which only a piece reached the threshold joins the piece, and clear calls keep their
+       extent. The level is fixed from pure noise (1.5 dB above the 5 ms average's maximum over minutes), not
+       chosen on clips.
 
     The segmentation settings (thresholds, gaps, minimum duration, padding) and the broadband
     penalty are the ones read off real clips; they were chosen again leave-one-clip-out on the four
@@ -55,7 +64,8 @@ Two detectors share one streaming frame (:func:`detect_file`):
     window is applied in the frequency domain (so the FFT reads the recording's frames in place), only
     the band's bins are kept, and nothing calls BLAS or holds the GIL for long, so the two chunk
     threads run in parallel; about 45 ms of CPU per 12 s chunk at 300 kHz (~280x real time per core; the
-    time-varying floor and the bridging of step 6 add about a fifth to the 35 ms before them).
+    time-varying floor and the bridging of step 6 add about a fifth to the 35 ms before them). The
+    floor's stationary lines are found for all 0.5 s blocks of a chunk at once.
 
 Both detectors stream the file in chunks (:func:`usvflow.audio.io.iter_chunks`) that overlap by
 ``overlap_s``. Each chunk reports only the calls that start in its own stretch of the recording, and a

@@ -72,15 +72,14 @@ class _Contrast:
         self.half, self.drift = half, drift
         self.fill = None  # stationary lines whose level the ring interpolates (see set_floor)
 
-    def set_floor(self, log_floor: np.ndarray, tonal_db: float | None, df: float) -> None:
-        """Whiten the next blocks against ``log_floor`` (bins,). With ``tonal_db``, bins whose floor stands
-        more than ``tonal_db`` above the running median of the floor (15 kHz) are stationary lines (tonal
-        bands): the ring that their neighbours are compared with takes their level interpolated across
-        them. Whitened against a floor that holds the line, such a bin becomes a notch as soon as noise
-        rises around it (the line does not rise with the noise), and a notch in the ring makes the bins
-        beside it look like a tone."""
+    def set_floor(self, log_floor: np.ndarray, fill) -> None:
+        """Whiten the next blocks against ``log_floor`` (bins,). ``fill``: the floor's stationary lines
+        (:func:`_tonal_fills`; None: none), whose level the ring that their neighbours are compared with
+        takes interpolated across them. Whitened against a floor that holds the line, such a bin becomes
+        a notch as soon as noise rises around it (the line does not rise with the noise), and a notch in
+        the ring makes the bins beside it look like a tone."""
         self.log_floor = log_floor[:, None]
-        self.fill = None if tonal_db is None else _tonal_fill(log_floor, tonal_db, df)
+        self.fill = fill
 
     def block(self, W: np.ndarray, lo: int, out: np.ndarray) -> None:
         """Ridge score (sum over the path, log10 units) of frames ``lo .. lo + out.shape[1]`` of the
@@ -95,15 +94,19 @@ class _Contrast:
         L -= self.log_floor
         Lp[:o] = L[0]
         Lp[o + F :] = L[-1]
-        if self.fill is not None:
+        if self.fill is not None:  # the ring sees the lines interpolated; the rows are restored after
             idx, below, above, w = self.fill
-            Lp = Lp.copy()
+            kept = L[idx]  # a copy (fancy indexing)
             Lp[o + idx] = (1 - w)[:, None] * L[below] + w[:, None] * L[above]
             Lp[:o] = Lp[o]
             Lp[o + F :] = Lp[o + F - 1]
         # Local spectral contrast: level minus (1 + penalty) x the positive part of the mean level
         # inner+1 .. outer bins to either side.
         box = _window_reduce(Lp, o - i, np.add)
+        if self.fill is not None:
+            if np.shares_memory(box, Lp):  # a ring of one bin's width is Lp itself
+                box = box.copy()
+            L[idx] = kept
         ring = np.add(box[:F], box[o + i + 1 : o + i + 1 + F])
         np.maximum(ring, 0, out=ring)
         ring *= -(1.0 + self.penalty) / (2 * (o - i))
@@ -127,14 +130,23 @@ class _Contrast:
                     out[:, a:b] += Mj[:, lo + shift + a : lo + shift + b]
 
 
-def _tonal_fill(log_floor: np.ndarray, tonal_db: float, df: float):
-    """The stationary lines of a floor (log10, bins): (bins, the clean bin below and above each, weight of
-    the one above), or None when there is none."""
-    F = len(log_floor)
+def _tonal_fills(floors: np.ndarray, tonal_db: float | None, df: float) -> list:
+    """The stationary lines of each floor (rows of ``floors``, log10, blocks x bins): bins whose floor
+    stands more than ``tonal_db`` above the running median of the floor (15 kHz). Per floor: (bins, the
+    clean bin below and above each, weight of the one above), or None when there is none (or ``tonal_db``
+    is None). The running medians of all floors are taken at once."""
+    if tonal_db is None:
+        return [None] * len(floors)
+    F = floors.shape[1]
     width = min(F, max(3, int(round(15_000.0 / df)) | 1))
-    padded = np.pad(log_floor.astype(np.float64), width // 2, mode="reflect")
-    smooth = np.median(np.lib.stride_tricks.sliding_window_view(padded, width), axis=1)[:F]
-    line = 10 * (log_floor - smooth) > tonal_db
+    padded = np.pad(floors.astype(np.float64), ((0, 0), (width // 2, width // 2)), mode="reflect")
+    smooth = np.median(np.lib.stride_tricks.sliding_window_view(padded, width, axis=1), axis=2)[:, :F]
+    lines = 10 * (floors - smooth) > tonal_db
+    return [_fill_of(line) for line in lines]
+
+
+def _fill_of(line: np.ndarray):
+    """(bins, clean bin below and above each, weight of the one above) of the lines ``line`` (bins,) marks."""
     clean = np.flatnonzero(~line)
     if not line.any() or len(clean) == 0:
         return None
@@ -185,7 +197,7 @@ class _Evidence:
     half: int  # ridge half-length, frames
     contrast: _Contrast  # steps 3-4, to recompute the ridge without the broadband penalty (see _plain_ridge)
     block_floors: np.ndarray  # (blocks of _BLOCK frames, bins) the floor each block is whitened with, log10
-    tonal_db: float | None = None  # see _Contrast.set_floor
+    fills: list  # per block, the floor's stationary lines (_tonal_fills)
 
 def _default_evidence(x: np.ndarray, sr: int, chunk_start: int, p: dict, overview: _OverviewBuilder | None,
                       own: tuple[float, float], buf: dict | None = None) -> _Evidence | None:
@@ -239,14 +251,15 @@ def _default_evidence(x: np.ndarray, sr: int, chunk_start: int, p: dict, overvie
     drift = max(1, int(round(p["ridge_slope_hz_per_s"] * p["hop_s"] / df)))
     con = _Contrast(F, log_floor, floor_min, inner, outer, p["broadband_penalty"], half, drift)
     R = _scratch(buf, "R", (F, count))
+    fills = _tonal_fills(block_floors, p.get("tonal_db"), df)
     for k, a in enumerate(range(0, count, _BLOCK)):
         c0, c1 = max(0, a - half), min(count, a + _BLOCK + half)
-        con.set_floor(block_floors[k], p.get("tonal_db"), df)
+        con.set_floor(block_floors[k], fills[k])
         con.block(W[:, c0:c1], a - c0, R[:, a : a + _BLOCK])
     # 5. Per frame, the best ridge: mean contrast along the path, in dB.
     s = R.max(axis=0).astype(float) * (10.0 / (2 * half + 1))
     return _Evidence(times, hop / sr, s, R, W, P4, fb, log_floor, floor_min, float(win.sum()), half, con,
-                     block_floors, p.get("tonal_db"))
+                     block_floors, fills)
 
 
 def _block_floors(W: np.ndarray, energy: np.ndarray, p: dict, floor_min: float, hop_s: float,
@@ -271,12 +284,15 @@ def _block_floors(W: np.ndarray, energy: np.ndarray, p: dict, floor_min: float, 
     if not win or win / hop_s >= count:
         return np.repeat(chunk_floor[None, :], n_blocks, axis=0)
     own = np.empty((n_blocks, F), np.float64)
+    full = count // _BLOCK  # the full blocks' quantiles at once
+    q_full = np.quantile(energy[: full * _BLOCK].reshape(full, _BLOCK), p["floor_quantile"], axis=1)
     for j in range(n_blocks):
         a, b = j * _BLOCK, min(count, (j + 1) * _BLOCK)
         if b - a < _BLOCK // 4 and j > 0:  # a short last block is measured on the last full block's frames
             a = max(0, b - _BLOCK)
         e = energy[a:b]
-        quiet = np.flatnonzero(e <= np.quantile(e, p["floor_quantile"])) + a
+        q = q_full[j] if j < full else np.quantile(e, p["floor_quantile"])
+        quiet = np.flatnonzero(e <= q) + a
         own[j] = np.maximum(W[:, quiet].mean(axis=1), floor_min)
     level = np.log10(np.median(own, axis=1))
     reach = int(round(win / hop_s / 2 / _BLOCK))

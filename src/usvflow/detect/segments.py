@@ -2,8 +2,8 @@
 
 The evidence of steps 1-5 (:func:`usvflow.detect.default._default_evidence`) gives, per frame, the best
 ridge score; here runs of frames become calls (:func:`_default_segments`), fragments that continue one
-another's frequency trajectory are joined (:func:`_bridges`), and each call gets its contour, level and
-padding (:func:`_default_calls`).
+another's frequency trajectory are joined (:func:`_bridges`), faint calls are found by their sustained
+evidence (:func:`_with_sustained`), and each call gets its contour, level and padding (:func:`_default_calls`).
 """
 
 from __future__ import annotations
@@ -32,6 +32,20 @@ def _edge_bins(ev: _Evidence, starts: np.ndarray, stops: np.ndarray, edge: int) 
     return ev.R[:, i0].argmax(axis=0), i0, ev.R[:, i1].argmax(axis=0), i1
 
 
+def _near(ev: _Evidence, f0: np.ndarray, f1: np.ndarray, centre: np.ndarray, reach: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per item, the best ridge score (dB) over frames ``f0 .. f1 - 1`` (at most a few) and bins within
+    ``reach`` of ``centre``, and its bin."""
+    F, T = ev.R.shape
+    width = int((f1 - f0).max())
+    fr = np.minimum(f0[:, None] + np.arange(width), np.maximum(f1 - 1, f0)[:, None])  # (items, frames)
+    bins = np.clip(centre[:, None] + np.arange(-reach, reach + 1), 0, F - 1)  # (items, bins)
+    vals = ev.R[bins[:, None, :], fr[:, :, None]]  # (items, frames, bins)
+    flat = vals.reshape(len(f0), -1)
+    k = flat.argmax(axis=1)
+    best = flat[np.arange(len(f0)), k] * (10.0 / (2 * ev.half + 1))
+    return best, bins[np.arange(len(f0)), k % bins.shape[1]]
+
+
 def _plain_ridge(ev: _Evidence, starts: np.ndarray, stops: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The ridge score without the broadband penalty on the frames of the given spans (any order, may
     overlap): (bins x frames array of the spans' union, and for every frame of the chunk its column there,
@@ -50,7 +64,7 @@ def _plain_ridge(ev: _Evidence, starts: np.ndarray, stops: np.ndarray) -> tuple[
         while c < hi:
             n = min(_BLOCK - c % _BLOCK, hi - c)  # within one floor block
             c0, c1 = max(0, c - h), min(T, c + n + h)
-            plain.set_floor(ev.block_floors[c // _BLOCK], ev.tonal_db, float(ev.fb[1] - ev.fb[0]))
+            plain.set_floor(ev.block_floors[c // _BLOCK], ev.fills[c // _BLOCK])
             plain.block(ev.W[:, c0:c1], c - c0, out[:, at : at + n])
             col[c : c + n] = np.arange(at, at + n)
             at += n
@@ -63,7 +77,9 @@ def _bridges(ev: _Evidence, starts: np.ndarray, stops: np.ndarray, p: dict) -> n
     the later fragment it continues (-1: none). Fragment j continues fragment i when
 
     * the gap between them is at most ``bridge_gap_s``;
-    * j starts where i ended in frequency: the ridge's bins differ by at most ``bridge_df_hz``;
+    * j starts where i ended in frequency: the ridge's bins differ by at most ``bridge_df_hz``, or (with
+      ``bridge_near``) where the strongest bin of one of them is elsewhere (a louder noise band), it holds
+      the hysteresis level within ``bridge_df_hz`` of the other's end bin;
     * the gap is a fade inside one call, not the silence between two calls: along the straight line
       from i's end to j's start in the time-frequency plane, the ridge score (its best bin within
       +/- 2 kHz of the line, averaged over 2 ms) is below ``bridge_db`` for no stretch longer than
@@ -89,11 +105,30 @@ def _bridges(ev: _Evidence, starts: np.ndarray, stops: np.ndarray, p: dict) -> n
     for k in range(1, min(_BRIDGE_CANDIDATES, n - 1) + 1):
         i = np.arange(n - k)
         j = i + k
-        ok = ((starts[j] - stops[i]) <= gmax) & (np.abs(b0[j] - b1[i]) * df <= p["bridge_df_hz"])
+        ok = (starts[j] - stops[i]) <= gmax
         ii.append(i[ok])
         jj.append(j[ok])
     ii = np.concatenate(ii)
     jj = np.concatenate(jj)
+    if len(ii) == 0:
+        return nxt
+    # Frequency continuity: j starts where i ended. Where a fragment's strongest bin is elsewhere (a
+    # noise band louder than the call in broadband noise), the trajectory is still continued when the
+    # fragment holds the hysteresis level (the level that makes it a fragment) within bridge_df_hz of
+    # the other's end, in its first (j) or last (i) 2 ms: the line then runs to that bin.
+    reach = int(math.floor(p["bridge_df_hz"] / df + 1e-9))
+    line0, line1 = b1[ii].copy(), b0[jj].copy()
+    ok = np.abs(line1 - line0) <= reach
+    if p.get("bridge_near") and (~ok).any():
+        bad = np.flatnonzero(~ok)
+        v_j, bin_j = _near(ev, starts[jj[bad]], np.minimum(starts[jj[bad]] + edge, stops[jj[bad]]), b1[ii[bad]], reach)
+        v_i, bin_i = _near(ev, np.maximum(stops[ii[bad]] - edge, starts[ii[bad]]), stops[ii[bad]], b0[jj[bad]], reach)
+        use_j = v_j >= p["hysteresis_db"]
+        use_i = ~use_j & (v_i >= p["hysteresis_db"])
+        line1[bad[use_j]] = bin_j[use_j]
+        line0[bad[use_i]] = bin_i[use_i]
+        ok[bad] = use_j | use_i
+    ii, jj, line0, line1 = ii[ok], jj[ok], line0[ok], line1[ok]
     if len(ii) == 0:
         return nxt
     # Ridge evidence along each pair's gap: frames stops[i] .. starts[j] - 1, bins on the line.
@@ -105,7 +140,7 @@ def _bridges(ev: _Evidence, starts: np.ndarray, stops: np.ndarray, p: dict) -> n
         g = gap[long_]
         fr, pair = _run_frames(stops[ii[long_]], starts[jj[long_]])
         u = (fr - stops[ii[long_]][pair] + 1) / (g[pair] + 1)
-        line = np.rint(b1[ii[long_]][pair] + u * (b0[jj[long_]][pair] - b1[ii[long_]][pair])).astype(np.int64)
+        line = np.rint(line0[long_][pair] + u * (line1[long_][pair] - line0[long_][pair])).astype(np.int64)
         w = max(1, int(round(2000.0 / df)))
         F = ev.R.shape[0]
         R0, col = _plain_ridge(ev, stops[ii[long_]], starts[jj[long_]])
@@ -148,7 +183,9 @@ def _default_segments(ev: _Evidence, p: dict) -> tuple[np.ndarray, np.ndarray, n
     noisier stretch) stays one call, its fainter pieces included, while a neighbour at another frequency
     stays apart. Chains longer than ``max_duration_s`` (noise beds) are dropped before anything is merged
     with them; then calls closer than ``merge_gap_s`` are merged (calls of several notes and frequency
-    jumps stay one call), and too short or too long ones dropped."""
+    jumps stay one call), and too short or too long ones dropped. Last, the sustained evidence of faint
+    calls (:func:`_with_sustained`, ``sustain_db``; None: off) adds the faint calls and remainders that never
+    reached ``threshold_db``."""
     s = ev.s
     lo = s > p["hysteresis_db"]
     starts, stops = _runs(lo)
@@ -183,7 +220,70 @@ def _default_segments(ev: _Evidence, p: dict) -> tuple[np.ndarray, np.ndarray, n
         strong = np.maximum.reduceat(ev.s, starts) >= p["short_call_db"]
         long_enough |= strong & (dur >= 2 * ev.half * ev.hop_s)
     keep = long_enough & (dur <= p["max_duration_s"])
+    if p.get("sustain_db") is not None:
+        return (*_with_sustained(ev, starts[keep], stops[keep], p, (starts[~keep], stops[~keep])), lo)
     return starts[keep], stops[keep], lo
+
+
+def _sustained_runs(ev: _Evidence, p: dict) -> tuple[np.ndarray, np.ndarray]:
+    """Runs of frames where the best ridge score, averaged over ``sustain_s``, stands more than ``sustain_db``
+    above its median over the frame's floor block (0.5 s): a faint call that never reaches
+    ``threshold_db`` but holds its level for a while (averaging over L frames shrinks the noise's
+    spread ~ 1 / sqrt(L), a call's level stays). Runs shorter than ``sustain_s`` are dropped."""
+    s = ev.s
+    T = len(s)
+    L = max(1, int(round(p["sustain_s"] / ev.hop_s)))
+    if T < 2 * L:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    full = T // _BLOCK
+    base = np.median(s[: full * _BLOCK].reshape(full, _BLOCK), axis=1)
+    if T > full * _BLOCK:
+        base = np.r_[base, np.median(s[full * _BLOCK :])]
+    cs = np.concatenate(([0.0], np.cumsum(s, dtype=np.float64)))
+    lo_ = np.clip(np.arange(T) - L // 2, 0, T - L)
+    avg = (cs[lo_ + L] - cs[lo_]) / L
+    a, b = _runs(avg - base[np.arange(T) // _BLOCK] > p["sustain_db"])
+    ok = (b - a) >= L
+    return a[ok], b[ok]
+
+
+def _overlapping(a: np.ndarray, b: np.ndarray, starts: np.ndarray, stops: np.ndarray) -> np.ndarray:
+    """For each run ``a[i]:b[i]``, whether it overlaps any of the sorted, disjoint runs ``starts:stops``."""
+    if len(starts) == 0:
+        return np.zeros(len(a), bool)
+    pos = np.searchsorted(starts, b)  # the last run starting before b is the one that may overlap
+    return (pos > 0) & (stops[np.maximum(pos - 1, 0)] > a)
+
+
+def _with_sustained(ev: _Evidence, starts: np.ndarray, stops: np.ndarray, p: dict,
+                    judged: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The calls (runs of frames ``starts``, ``stops``) joined with the sustained runs (:func:`_sustained_runs`).
+
+    A sustained run that overlaps no call is a faint call of its own; its extent is that of the averaging
+    windows that stood above the level (the run and half a window either side: a call barely above the
+    level raises the average only where the window lies wholly on it). A run that overlaps a call is
+    first trimmed by half a window at both ends (next to a clear call the average spreads it by about
+    that much, so the trimmed run lies within the call and changes nothing); what is left beyond the call
+    is the faint remainder of a call of which only a piece reached the threshold, and joins the piece.
+
+    ``judged``: runs that reached the threshold and were dropped (too short, too long; sorted, disjoint). A
+    sustained run on one of them that touches no call is not a call: its evidence reached the threshold
+    and the duration rules have judged it (a 2-3 ms blip of 12 dB raises the 5 ms average as much as a
+    held faint tone does)."""
+    a, b = _sustained_runs(ev, p)
+    if len(a) == 0:
+        return starts, stops
+    half = max(1, int(round(p["sustain_s"] / ev.hop_s))) // 2
+    touches = _overlapping(a, b, starts, stops)
+    ok = np.ones(len(a), bool) if judged is None else touches | ~_overlapping(a, b, *judged)
+    shift = np.where(touches, half, -half)
+    a, b = np.maximum(a + shift, 0), np.minimum(b - shift, len(ev.s))
+    ok &= (b > a) & ((b - a) * ev.hop_s <= p["max_duration_s"])
+    a, b = a[ok], b[ok]
+    order = np.argsort(np.r_[starts, a], kind="stable")
+    starts, stops = np.r_[starts, a][order], np.r_[stops, b][order]
+    starts, stops = _merge_runs(starts, np.maximum.accumulate(stops), 1)
+    return _merge_runs(starts, stops, int(math.ceil(p["merge_gap_s"] / ev.hop_s)))
 
 
 def _default_calls(ev: _Evidence, p: dict) -> _ChunkCalls:

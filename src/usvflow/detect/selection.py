@@ -23,7 +23,8 @@ from .stream import detect_variants
 #: holds the same); ``short_call_db`` (new with issue 15) is centred on 15 dB, about twice the ridge score pure
 #: noise reaches over minutes (7 dB), with a step of 3 dB either side. The front end
 #: (window, band, smoothing, contrast ring, ridge length and slope, noise-floor quantile, window and regimes,
-#: stationary lines) follows from the calls' physics and the noise's statistics and is not chosen on clips
+#: stationary lines) and the sustained-evidence level (``sustain_db``, fixed from pure noise; see params)
+#: follow from the calls' physics and the noise's statistics and are not chosen on clips
 #: (README, "Detection"); the broadband penalty is, so it is here. 3^8 = 6,561 settings; the shipped defaults
 #: are the one chosen on all four clips by :func:`choose_setting`.
 DETECTION_GRID: dict[str, list[float]] = {
