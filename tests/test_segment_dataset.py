@@ -134,3 +134,42 @@ def test_ff_line_from_truth_masks_beats_nothing(data, tiny_cohort):
     assert table["oracle_coverage"].median() > 0.8 and table["oracle_ff_mae_khz"].median() < 3
     assert (table["empty_coverage"] == 0).all() and table["empty_ff_mae_khz"].isna().all()
     assert table["peak_coverage"].notna().all()
+
+
+def test_recording_floor_makes_a_constant_tonal_band_background(tmp_path):
+    """A stationary tonal band crossing every crop looks like a long flat call inside one crop; referenced to the
+    recording's per-frequency floor (the default) it is background, while the call stays bright."""
+    from dataclasses import replace
+
+    from usvflow.audio.io import write_wav
+
+    fs, dur = 250_000, 4.0
+    rng = np.random.default_rng(7)
+    t = np.arange(int(fs * dur)) / fs
+    x = 0.001 * rng.standard_normal(t.size) + 0.001 * np.sin(2 * np.pi * 60_000 * t)  # band ~15 dB over noise
+    on, off = 2.0, 2.03
+    inside = (t >= on) & (t < off)
+    f_call = 70_000 + 10_000 * (t[inside] - on) / (off - on)  # a 70 -> 80 kHz sweep
+    x[inside] += 0.01 * np.sin(2 * np.pi * np.cumsum(f_call) / fs)
+    wav = tmp_path / "band.wav"
+    write_wav(wav, x, fs)
+    det = pd.DataFrame({"onset_s": [on], "offset_s": [off]})
+    grid = CropGrid(n_freq=96, n_frames=64)
+    assert grid.floor == "recording"
+    band_rows = slice(33, 38)  # 58-62 kHz at 1 kHz per row from 25 kHz
+    call_rows = slice(46, 55)  # 71-79 kHz
+    out = {floor: recording_crops(wav, det, replace(grid, floor=floor), 3, np.random.default_rng(0))
+           for floor in ("recording", "crop")}
+    new, old = out["recording"], out["crop"]
+    assert list(new["meta"]["kind"]) == ["call", "noise", "noise", "noise"]
+    # the call is found in its crop either way
+    for o in (new, old):
+        assert o["threshold"][0, call_rows].sum() > 20
+    # raw power: the band is bright structure in every crop and the threshold baseline segments it
+    assert old["threshold"][1:, band_rows].any(axis=(1, 2)).all()
+    # over the recording's floor: the band is as grey as the background and nothing is segmented off the call
+    assert not new["threshold"][1:].any()
+    assert not new["threshold"][0, band_rows].any()
+    band_grey = new["images"][1:, band_rows].astype(float).mean()
+    background = np.median(new["images"][1:].astype(float))
+    assert abs(band_grey - background) < 10

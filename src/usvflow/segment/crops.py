@@ -18,6 +18,10 @@ class CropGrid:
 
     ``size`` = 0 keeps native pixels; ``size`` = 512 resizes each crop (the call's own time span plus
     ``pad_s`` either side, over the same band) to size × size as the paper's images are.
+
+    ``floor`` = "recording" divides every frequency bin by its median power over the whole recording before the
+    grey scale (:func:`recording_floor`), so stationary noise (a constant tonal band) is background in every crop;
+    "crop" keeps the raw power. A 96-ms crop alone cannot tell a tonal band crossing it from a long flat call.
     """
 
     window_s: float = 0.001
@@ -28,6 +32,7 @@ class CropGrid:
     size: int = 0
     pad_s: float = 0.01
     dynamic_range_db: float = 50.0
+    floor: str = "recording"
 
 
 def grid_from_config(cfg: dict) -> CropGrid:
@@ -40,11 +45,44 @@ def to_gray(power: np.ndarray, dynamic_range_db: float) -> np.ndarray:
     """dB power → uint8 grayscale: the crop's median level maps to a dark grey, ``dynamic_range_db`` above to white.
 
     The median is the crop's background (calls cover a few % of pixels), so crops from loud and quiet
-    recordings look alike without any per-row whitening that would erase long flat calls.
+    recordings look alike. Per-row whitening *within* a crop would erase long flat calls; the recording-wide
+    per-row floor (:func:`crop_image`) does not, since a call covers a small share of a recording's frames.
     """
     db = 10 * np.log10(np.maximum(power, 1e-20))
     lo = np.median(db) - 5.0
     return np.clip(np.round((db - lo) / dynamic_range_db * 255), 0, 255).astype(np.uint8)
+
+
+def recording_floor(x: np.ndarray, fs: int, grid: CropGrid, max_s: float | None = None,
+                    chunk_s: float = 10.0) -> np.ndarray:
+    """Median power of each of the grid's ``n_freq`` bins over a whole recording (or its first ``max_s`` s).
+
+    The recording's stationary background per frequency: calls, clicks and bursts cover a small share of any bin's
+    frames, so the median sits on the noise floor, a constant tonal band included. Computed in ``chunk_s`` pieces
+    on the crops' own STFT grid; bins past Nyquist repeat the last bin (their crops are padded, see :func:`crop_at`).
+    """
+    x = x[:int(max_s * fs)] if max_s else x
+    nper = window_samples(grid.window_s, fs)
+    step = max(1, int(chunk_s / grid.hop_s)) * hop_samples(grid.hop_s, fs)
+    parts, keep = [], None
+    for s0 in range(0, max(1, len(x) - nper + 1), step):
+        spec = spectrogram(x[s0:s0 + step + nper], fs, window_s=grid.window_s, hop_s=grid.hop_s)
+        if keep is None:
+            keep = np.flatnonzero(spec.freqs >= grid.f_lo_hz)[:grid.n_freq]
+        parts.append(spec.power[keep].astype(np.float32))
+    power = np.concatenate(parts, axis=1)
+    floor = np.median(power, axis=1) if power.shape[1] else np.ones(power.shape[0])
+    floor = np.maximum(floor.astype(np.float64), 1e-20)
+    return np.concatenate([floor, np.full(grid.n_freq - floor.size, floor[-1])]) if floor.size < grid.n_freq else floor
+
+
+def crop_image(power: np.ndarray, grid: CropGrid, floor: np.ndarray | None = None) -> np.ndarray:
+    """The grayscale image of one native crop: power over the recording's floor (``grid.floor`` = "recording")."""
+    if grid.floor == "recording":
+        if floor is None:
+            raise ValueError("grid.floor is 'recording': pass the recording's floor (recording_floor)")
+        power = power / floor[:power.shape[0], None]
+    return to_gray(power, grid.dynamic_range_db)
 
 
 def _resize(a: np.ndarray, shape: tuple[int, int], order: int) -> np.ndarray:

@@ -28,7 +28,7 @@ import pandas as pd
 
 from ..audio.io import read_wav
 from ..simulate.recording import load_truth, render_mask
-from .crops import CropGrid, ThresholdParams, _resize, crop_at, threshold_mask, to_gray
+from .crops import CropGrid, ThresholdParams, _resize, crop_at, crop_image, recording_floor, threshold_mask
 
 
 def _pick_test_animals(meta: pd.DataFrame, fraction: float, seed: int) -> set[str]:
@@ -49,7 +49,8 @@ def recording_crops(wav_path: str | Path, detections: pd.DataFrame, grid: CropGr
                     channel: int | str = 0, threshold: ThresholdParams | None = None) -> dict:
     """Crops of one recording: one per detected call and ``n_noise`` call-free windows.
 
-    A noise window contains no detection and (when the truth is known) no true call. Returns arrays
+    A noise window contains no detection and (when the truth is known) no true call. With ``grid.floor`` =
+    "recording" every crop is referenced to the recording's per-frequency floor (:func:`recording_floor`). Returns arrays
     ``images`` (uint8), ``truth`` (bool or None), ``threshold`` (bool) and the per-crop ``meta`` table.
     """
     x, fs = read_wav(wav_path, channel=channel)
@@ -81,13 +82,14 @@ def recording_crops(wav_path: str | Path, detections: pd.DataFrame, grid: CropGr
         windows.append(("noise", -1, np.nan, np.nan, a, a + span))
         found += 1
     out_shape = (grid.n_freq, grid.n_frames) if not grid.size else (grid.size, grid.size)
+    floor = recording_floor(x, fs, grid) if grid.floor == "recording" else None
     n = len(windows)
     images = np.zeros((n,) + out_shape, np.uint8)
     truth = np.zeros((n,) + out_shape, bool) if calls is not None else None
     rows = []
     for k, (kind, det, on, off, a, b) in enumerate(windows):
         power, freqs, times = crop_at(x, fs, a, b, grid)
-        img = to_gray(power, grid.dynamic_range_db)
+        img = crop_image(power, grid, floor)
         if truth is not None:
             t_lo, t_hi = times[0] - grid.hop_s, times[-1] + grid.hop_s
             inside = calls[(calls["onset_s"] < t_hi) & (calls["offset_s"] > t_lo)]

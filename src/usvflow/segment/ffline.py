@@ -9,9 +9,8 @@ import numpy as np
 import pandas as pd
 
 from ..audio.io import read_wav
-from ..audio.stft import spectrogram
 from ..simulate.recording import load_truth
-from .crops import CropGrid, _resize, crop_at
+from .crops import CropGrid, _resize, crop_at, recording_floor
 
 # --------------------------------------------------------------------------------------------
 # Features from masks
@@ -101,9 +100,7 @@ def compare_ff_sources(data: dict, rows: np.ndarray, masks: dict[str, np.ndarray
     for rec, idx in pd.Series(np.arange(len(rows)), index=meta.loc[rows, "recording"].to_numpy()).groupby(level=0):
         x, fs = read_wav(samples.loc[rec, "path"], channel=channel)
         calls, _, contours = load_truth(truth_dir, rec)
-        full = spectrogram(x[:int(60 * fs)], fs, window_s=grid.window_s, hop_s=grid.hop_s)
-        keep = np.flatnonzero(full.freqs >= grid.f_lo_hz)[:grid.n_freq]
-        floor = np.maximum(np.median(full.power[keep], axis=1), 1e-20)
+        floor = recording_floor(x, fs, grid, max_s=60.0)
         for k in idx.to_numpy():
             m = meta.loc[rows[k]]
             on, off = float(m["onset_s"]), float(m["offset_s"])

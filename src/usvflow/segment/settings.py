@@ -33,7 +33,7 @@ PAIRS: tuple[tuple[str, str], ...] = (("squeakout_noaug", "unet"), ("squeakout",
 #: Built-in settings; ``segment.<preset>`` in config.yaml overrides any of them.
 DEFAULT_SETTINGS: dict = {
     "window_s": 0.001, "hop_s": 0.001, "f_lo_hz": 25_000.0, "n_freq": 96, "n_frames": 96, "size": 0,
-    "pad_s": 0.01, "dynamic_range_db": 50.0,
+    "pad_s": 0.01, "dynamic_range_db": 50.0, "floor": "recording",
     "noise_per_call": 0.2, "test_fraction": 0.25, "val_fraction": 0.1, "max_calls_per_recording": None,
     "seed": 0, "seeds": [0, 1, 2],
     "squeakout_width": 1.0, "squeakout_last_channels": 1280, "unet_base": 64, "unet_depth": 4,

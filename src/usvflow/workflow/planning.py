@@ -88,7 +88,7 @@ def callspace_settings(network: dict[str, Any]) -> dict[str, Any]:
 #: The keys of the merged ``segment`` settings each SqueakOut rule reads.
 SEGMENT_KEYS = {
     "segment_dataset": ("window_s", "hop_s", "f_lo_hz", "n_freq", "n_frames", "size", "pad_s", "dynamic_range_db",
-                        "noise_per_call", "test_fraction", "val_fraction", "seed", "max_calls_per_recording"),
+                        "floor", "noise_per_call", "test_fraction", "val_fraction", "seed", "max_calls_per_recording"),
     "segment_refine": ("refine", "batch_size", "seed"),
     "segment_train": ("squeakout_width", "squeakout_last_channels", "unet_base", "unet_depth", "lr", "batch_size",
                       "max_epochs", "batches_per_epoch", "plateau_patience", "early_stop_patience", "tile",
