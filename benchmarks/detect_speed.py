@@ -13,7 +13,9 @@ detector runs in its own subprocess; we report
 * x real time per CPU-second (audio seconds per second of user + system time of all the process's
   threads): on a shared machine the wall clock depends on what else runs, CPU time much less so;
   wall-clock x real time on an otherwise idle machine is about this times the cores it can use,
-* the subprocess's peak resident memory (``ru_maxrss``).
+* peak resident memory (``ru_maxrss``): the subprocess's own, plus, when the detector ran its chunks in
+  worker processes (long files, default method), the largest worker's peak once per worker (an upper
+  bound: forked workers share pages with their parent, counted again).
 
 ``--repeat N`` runs each detector N times and reports every run and the best.
 """
@@ -72,17 +74,23 @@ _CHILD = textwrap.dedent(
     import json, os, resource, sys, time
     from usvflow.detect import detect_file
     path, method, jobs = sys.argv[1], sys.argv[2], int(sys.argv[3])
-    def cpu():
-        r = resource.getrusage(resource.RUSAGE_SELF)
-        return r.ru_utime + r.ru_stime
+    def cpu():  # this process and its worker processes (counted once they have ended)
+        rs = [resource.getrusage(w) for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
+        return sum(r.ru_utime + r.ru_stime for r in rs)
     load = os.getloadavg()[0]
     c, t = cpu(), time.perf_counter()
     det = detect_file(path, method, jobs=jobs)
     el, cpu_s = time.perf_counter() - t, cpu() - c
-    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    self_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    worker_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # the largest worker's peak
+    workers = 0 if worker_mb == 0 else (jobs or min(2, os.cpu_count() or 1))
+    # Upper bound of the memory held at once: this process's peak plus every worker at the largest peak
+    # (forked workers share pages with this process, counted again here).
+    rss_mb = self_mb + workers * worker_mb
     print(json.dumps(dict(method=method, seconds=el, cpu_seconds=cpu_s, audio_s=det.duration_s,
                           calls=len(det.calls), x_real_time=det.duration_s / el,
                           x_real_time_cpu=det.duration_s / cpu_s, peak_rss_mb=rss_mb,
+                          peak_rss_self_mb=self_mb, peak_rss_worker_mb=worker_mb, workers=workers,
                           load_before=load, load_after=os.getloadavg()[0])))
     """
 )
@@ -105,10 +113,17 @@ def _import_rss_mb() -> float:
     return float(out.stdout.strip().splitlines()[-1])
 
 
+def _workers(r: dict) -> str:
+    if not r.get("workers"):
+        return ""
+    return f" ({r['peak_rss_self_mb']:.0f} + {r['workers']} workers x {r['peak_rss_worker_mb']:.0f})"
+
+
 def _line(r: dict) -> str:
     return (f"{r['audio_s'] / 60:.1f} min in {r['seconds']:.1f} s wall / {r['cpu_seconds']:.1f} s CPU = "
             f"{r['x_real_time']:.0f}x real time (wall), {r['x_real_time_cpu']:.0f}x per CPU-second, "
-            f"{r['seconds'] and r['cpu_seconds'] / r['seconds']:.2f} cores busy, peak RSS {r['peak_rss_mb']:.0f} MB, "
+            f"{r['seconds'] and r['cpu_seconds'] / r['seconds']:.2f} cores busy, peak RSS {r['peak_rss_mb']:.0f} MB"
+            f"{_workers(r)}, "
             f"{r['calls']} calls, load {r['load_before']:.1f}->{r['load_after']:.1f}")
 
 

@@ -189,16 +189,34 @@ def test_row_filters_match_scipy_ndimage():
         np.testing.assert_array_equal(_window_reduce(A, width, np.maximum), full[r : len(A) - r])
 
 
-def test_results_do_not_depend_on_threads(tmp_path):
+def test_results_do_not_depend_on_threads_or_processes(tmp_path, monkeypatch):
+    from usvflow.audio.io import iter_chunks, read_block
+    from usvflow.detect import stream
+
     fs = 300_000
     calls = [(0.5 + 1.1 * k, 0.02 + 0.01 * (k % 5), 50e3 + 3e3 * k, 70e3, 0.02) for k in range(25)]
     path = tmp_path / "threads.wav"
     write_wav(path, _recording(fs, 30.0, calls), fs)
+    # Worker processes read their own chunks: the same blocks as the streaming reader.
+    for chunk in iter_chunks(path, 5.0, 0.5):
+        np.testing.assert_array_equal(read_block(path, chunk.start, len(chunk.samples)), chunk.samples)
     one = detect_file(path, jobs=1, params={"chunk_s": 5.0})
-    two = detect_file(path, jobs=2, params={"chunk_s": 5.0})
+    pools = []
+
+    class Pool(stream.ProcessPoolExecutor):
+        def __init__(self, *args, **kwargs):
+            pools.append(kwargs["max_workers"])
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(stream, "ProcessPoolExecutor", Pool)
+    procs = detect_file(path, jobs=2, params={"chunk_s": 5.0})  # >= PROCESS_MIN_CHUNKS chunks: processes
+    assert pools == [2]
+    threads = detect_file(path, jobs=2, params={"chunk_s": 5.0}, overview=True)  # an overview: threads
+    assert pools == [2]
     assert len(one.calls) == 25
-    np.testing.assert_array_equal(one.calls.to_numpy(), two.calls.to_numpy())
-    np.testing.assert_array_equal(one.spectrograms, two.spectrograms)
+    for other in (procs, threads):
+        np.testing.assert_array_equal(one.calls.to_numpy(), other.calls.to_numpy())
+        np.testing.assert_array_equal(one.spectrograms, other.spectrograms)
 
 
 
@@ -374,3 +392,14 @@ def test_detect_variants_equal_detect_file(realdata):
     for v, table in zip(variants, detect_variants(path, variants)):
         ref = detect_file(path, params=v).calls[["onset_s", "offset_s", "score"]]
         np.testing.assert_array_equal(table.to_numpy(), ref.to_numpy())
+
+
+def test_input_error_crosses_processes_intact():
+    # A worker process's InputError reaches the parent as the same one line (pickled by path and problem).
+    import pickle
+
+    from usvflow.errors import InputError
+
+    err = pickle.loads(pickle.dumps(InputError("rec.wav", "could not decode audio at sample 5")))
+    assert isinstance(err, InputError) and (err.path, err.problem) == ("rec.wav", "could not decode audio at sample 5")
+    assert str(err) == "rec.wav: could not decode audio at sample 5"

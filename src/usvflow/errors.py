@@ -15,3 +15,7 @@ class InputError(Exception):
         self.path = None if path is None else str(path)
         self.problem = problem
         super().__init__(f"{self.path}: {problem}" if self.path else problem)
+
+    def __reduce__(self):
+        # Rebuilt from (path, problem), so the error crosses from a worker process to its parent intact.
+        return (type(self), (self.path, self.problem))

@@ -168,17 +168,30 @@ def iter_chunks(
     with sf.SoundFile(str(path)) as fh:
         start = 0
         while start < info.frames:
-            fh.seek(start)
-            try:
-                block = fh.read(size, dtype="float32", always_2d=False)
-            except (sf.LibsndfileError, RuntimeError) as exc:
-                raise InputError(path, f"could not decode audio at sample {start} ({exc})") from None
-            if len(block) == 0:
+            samples = _read_at(fh, path, start, size, channel)
+            if len(samples) == 0:
                 break
-            yield Chunk(start, _pick(block, channel))
-            if start + len(block) >= info.frames:
+            yield Chunk(start, samples)
+            if start + len(samples) >= info.frames:
                 break
             start += step
+
+
+def _read_at(fh: sf.SoundFile, path: str | Path, start: int, size: int, channel: Channel) -> np.ndarray:
+    """``size`` samples of one channel from sample ``start`` of an open file, float32 (fewer at its end)."""
+    fh.seek(start)
+    try:
+        block = fh.read(size, dtype="float32", always_2d=False)
+    except (sf.LibsndfileError, RuntimeError) as exc:
+        raise InputError(path, f"could not decode audio at sample {start} ({exc})") from None
+    return _pick(block, channel)
+
+
+def read_block(path: str | Path, start: int, size: int, channel: Channel = 0) -> np.ndarray:
+    """The block of :func:`iter_chunks` that starts at sample ``start`` (``size`` samples, fewer at the end),
+    read on its own: a worker process can fetch its chunk itself instead of receiving it."""
+    with sf.SoundFile(str(path)) as fh:
+        return _read_at(fh, path, start, size, channel)
 
 
 def read_wav(

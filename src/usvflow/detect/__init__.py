@@ -62,10 +62,12 @@ Two detectors share one streaming frame (:func:`detect_file`):
 
     Speed: steps 1-5 run on float32 (frequency, time) arrays in cache-sized blocks of frames, the Hann
     window is applied in the frequency domain (so the FFT reads the recording's frames in place), only
-    the band's bins are kept, and nothing calls BLAS or holds the GIL for long, so the two chunk
-    threads run in parallel; about 45 ms of CPU per 12 s chunk at 300 kHz (~280x real time per core; the
-    time-varying floor and the bridging of step 6 add about a fifth to the 35 ms before them). The
-    floor's stationary lines are found for all 0.5 s blocks of a chunk at once.
+    the band's bins are kept, and nothing calls BLAS. Still, much of it is many small numpy steps that
+    hold the GIL in between, so two chunk threads fill about one core: on a recording of at least
+    ``PROCESS_MIN_CHUNKS`` chunks without an overview, chunks run in worker processes that read their
+    own chunks (identical results; a 30-min 300 kHz file in about 6 s on 2 cores, 11 s on one). About
+    70 ms of CPU per 12 s chunk at 300 kHz. The floor's stationary lines are found for all 0.5 s blocks
+    of a chunk at once.
 
 Both detectors stream the file in chunks (:func:`usvflow.audio.io.iter_chunks`) that overlap by
 ``overlap_s``. Each chunk reports only the calls that start in its own stretch of the recording, and a

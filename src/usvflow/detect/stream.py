@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import math
+import multiprocessing
 import os
 import queue
 from collections import deque
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable, Iterator
 
 import numpy as np
 import pandas as pd
 
-from ..audio.io import Channel, _resolve_channel, inspect_wav, iter_chunks
+from ..audio.io import Channel, Chunk, _resolve_channel, inspect_wav, iter_chunks, read_block
 from ..errors import InputError
 from .calls import Detections, _ChunkCalls, _empty_calls, _OverviewBuilder
 from .default import EVIDENCE_KEYS, _default_evidence, _Evidence
@@ -51,6 +53,89 @@ class _ImageSpool:
         return arr
 
 
+#: Fewest chunks for which the default method runs its chunks in worker processes (below, threads: a
+#: process pool's start costs more than it saves on a short recording).
+PROCESS_MIN_CHUNKS = 4
+
+
+@dataclass(frozen=True)
+class _Job:
+    """What the work on every chunk of one recording needs (sent once to each worker process)."""
+
+    path: str
+    channel: Channel
+    sr: int
+    frames: int
+    size: int
+    overlap: int
+    dur: float
+    p: dict
+    p_run: dict
+    sp: Any
+    thresholds: Any
+    slack: float = 0.05
+
+
+def _work(job: _Job, chunk: Chunk, buf: dict, ov: Any):
+    """One chunk through the detector: its own calls (those starting in its own stretch), their times
+    clipped to the recording, and their images. ``buf``: scratch arrays reused from chunk to chunk."""
+    step = job.size - job.overlap
+    is_first = chunk.start == 0
+    is_last = chunk.stop >= job.frames
+    # This chunk's own stretch: from the middle of the overlap with the previous chunk to the
+    # middle of the overlap with the next one.
+    own_lo = 0.0 if is_first else (chunk.start + job.overlap / 2) / job.sr
+    own_hi = math.inf if is_last else (chunk.start + step + job.overlap / 2) / job.sr
+    if job.sp is None:
+        buf.pop("_image_floor", None)
+        found = _default_chunk(chunk.samples, job.sr, chunk.start, job.p_run, ov, (own_lo, own_hi), buf)
+        floor = buf.pop("_image_floor", None)
+    else:
+        floor = None  # the paper's method keeps the paper's plain spectrogram images
+        found = _paper_chunk(chunk.samples, job.sr, chunk.start, job.p_run, job.sp, job.thresholds, ov,
+                             (own_lo, own_hi))
+    # Calls starting in this stretch (with a little slack, since neighbouring chunks may place an
+    # onset a frame apart), except one running into the end of a chunk that is not the file's end
+    # (the next chunk sees it whole). Their images are made here, in the worker.
+    mine = (found.onset >= own_lo - job.slack) & (found.onset < own_hi + job.slack)
+    if not is_last:
+        mine &= ~found.at_end
+    found = found.select(mine)
+    on, off = np.clip(found.onset, 0, job.dur), np.clip(found.offset, 0, job.dur)
+    return found, on, off, _call_images(chunk.samples, job.sr, chunk.start, on, off, job.p, floor)
+
+
+_WORKER: dict[str, Any] = {}  # in a worker process: its job and its scratch arrays
+
+
+def _process_init(job: _Job) -> None:
+    _WORKER["job"], _WORKER["buf"] = job, {}
+
+
+def _process_chunk(start: int):
+    job = _WORKER["job"]
+    samples = read_block(job.path, start, job.size, job.channel)
+    return _work(job, Chunk(start, samples), _WORKER["buf"], None)
+
+
+def _process_context():
+    """Fork where the platform has it (no re-import in the workers), else spawn."""
+    methods = multiprocessing.get_all_start_methods()
+    return multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+
+
+def _in_order(pool: Executor, fn: Callable, items: Iterable, jobs: int) -> Iterator:
+    """``fn`` over ``items`` on ``pool``, results in order, at most ``jobs + 1`` of them pending (memory)."""
+    pending: deque = deque()
+    for item in items:
+        pending.append(pool.submit(fn, item))
+        if len(pending) > jobs:
+            yield pending.popleft().result()
+    while pending:
+        yield pending.popleft().result()
+
+
+
 def _no_progress(it: Iterable, **_: Any) -> Iterable:
     return it
 
@@ -75,8 +160,9 @@ def detect_file(
     channel: 0-based channel index, or ``"mean"`` to average all channels.
     progress: show a tqdm progress bar (chunks of the file).
     overview: also build a coarse spectrogram of the whole recording (for :func:`plot_overview`).
-    jobs: chunks processed in parallel (threads); 0 = up to 2, as many as there are CPU cores.
-        Results do not depend on it.
+    jobs: chunks processed in parallel; 0 = up to 2, as many as there are CPU cores. The default method
+        on a recording of at least :data:`PROCESS_MIN_CHUNKS` chunks without ``overview`` uses worker
+        processes, anything else threads. Results do not depend on it.
 
     Raises :class:`~usvflow.errors.InputError` for files that cannot be used (one-line message). A
     silent or noise-only recording gives an empty table with the usual columns.
@@ -123,52 +209,35 @@ def detect_file(
     jobs = max(1, int(jobs if jobs else min(2, os.cpu_count() or 1)))
     p_run = {**p, "_fft_workers": 1 if jobs > 1 else -1}
 
-    dur = info.duration_s
-    slack = 0.05
+    job = _Job(str(path), channel, sr, info.frames, size, overlap, info.duration_s, p, p_run, sp, thresholds)
     scratch: queue.SimpleQueue = queue.SimpleQueue()
 
     def work(chunk):
-        is_first = chunk.start == 0
-        is_last = chunk.stop >= info.frames
-        # This chunk's own stretch: from the middle of the overlap with the previous chunk to the
-        # middle of the overlap with the next one.
-        own_lo = 0.0 if is_first else (chunk.start + overlap / 2) / sr
-        own_hi = math.inf if is_last else (chunk.start + step + overlap / 2) / sr
-        if sp is None:
-            try:  # one set of scratch arrays per thread at work, handed from chunk to chunk
-                buf = scratch.get_nowait()
-            except queue.Empty:
-                buf = {}
-            buf.pop("_image_floor", None)
-            found = _default_chunk(chunk.samples, sr, chunk.start, p_run, ov, (own_lo, own_hi), buf)
-            floor = buf.pop("_image_floor", None)
+        try:  # one set of scratch arrays per thread at work, handed from chunk to chunk
+            buf = scratch.get_nowait()
+        except queue.Empty:
+            buf = {}
+        try:
+            return _work(job, chunk, buf, ov)
+        finally:
             scratch.put(buf)
-        else:
-            floor = None  # the paper's method keeps the paper's plain spectrogram images
-            found = _paper_chunk(chunk.samples, sr, chunk.start, p_run, sp, thresholds, ov, (own_lo, own_hi))
-        # Calls starting in this stretch (with a little slack, since neighbouring chunks may place an
-        # onset a frame apart), except one running into the end of a chunk that is not the file's end
-        # (the next chunk sees it whole). Their images are made here, in the worker thread.
-        mine = (found.onset >= own_lo - slack) & (found.onset < own_hi + slack)
-        if not is_last:
-            mine &= ~found.at_end
-        found = found.select(mine)
-        on, off = np.clip(found.onset, 0, dur), np.clip(found.offset, 0, dur)
-        return found, on, off, _call_images(chunk.samples, sr, chunk.start, on, off, p, floor)
 
     def results():
         if jobs == 1:
             for chunk in prog(iter_chunks(path, p["chunk_s"], p["overlap_s"], channel, **kw)):
                 yield work(chunk)
             return
+        if sp is None and ov is None and n_chunks >= PROCESS_MIN_CHUNKS:
+            # Long recordings, default method: worker processes, each reading its own chunks (much of the
+            # detector is many small numpy steps that hold the GIL, so threads fill about one core).
+            starts = range(0, info.frames, step)[: n_chunks]
+            with ProcessPoolExecutor(max_workers=jobs, mp_context=_process_context(),
+                                     initializer=_process_init, initargs=(job,)) as pool:
+                yield from _in_order(pool, _process_chunk, prog(starts), jobs)
+            return
         with ThreadPoolExecutor(max_workers=jobs) as pool:
-            pending: deque = deque()
-            for chunk in prog(iter_chunks(path, p["chunk_s"], p["overlap_s"], channel, **kw)):
-                pending.append(pool.submit(work, chunk))
-                if len(pending) > jobs:
-                    yield pending.popleft().result()
-            while pending:
-                yield pending.popleft().result()
+            yield from _in_order(pool, work, prog(iter_chunks(path, p["chunk_s"], p["overlap_s"], channel, **kw)),
+                                 jobs)
 
     try:
         for found, on, off, imgs in results():
