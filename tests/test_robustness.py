@@ -113,9 +113,10 @@ def test_the_figure_passes_the_checks(tmp_path):
     paths = {s: _headline(tmp_path, s, 0.6 + 0.02 * s, 0.5, 0.01) for s in (20201, 20202, 20203, 20204, 20205)}
     long = seed_table(paths)
     fig = plot_robustness(long, summarise(long), "Headline numbers and claims over simulation seeds")
-    from usvflow.figures.style import add_data_tag
+    from usvflow.figures.style import add_data_tag, fit_width
 
     add_data_tag(fig, "SIMULATED data (usvflow simulator, preset test, seeds 20201-20205); not the papers' mice")
+    fit_width(fig)  # as the plotting script's save does: the page written is at most the print width
     assert checks.audit(fig, simulated=True) == []
 
 
