@@ -151,3 +151,13 @@ def test_binary_file_as_sheet_is_one_line(tmp_path, schemas, wavs):
     p.write_bytes(b"\xff\xfe\x00\x01" * 20)
     with pytest.raises(InputError, match="not a text table"):
         read_sample_sheet(p, schemas / "samples.schema.yaml")
+
+
+def test_detector_switches_take_booleans(config, schemas):
+    # bridge_near is a switch: false turns the near-band bridging off, as the library's params allow.
+    cfg = copy.deepcopy(config)
+    cfg.setdefault("detection", {}).setdefault("default", {})["bridge_near"] = False
+    validate_config(cfg, schemas / "config.schema.yaml")
+    cfg["detection"]["default"]["bridge_near"] = "no"
+    with pytest.raises(InputError, match="bridge_near"):
+        validate_config(cfg, schemas / "config.schema.yaml")
