@@ -19,7 +19,7 @@ def main(smk):
         raise InputError("config.yaml", f"detection_selection → grid: {err}") from None
     real = real_clip_table(Path(smk.params.realdata_dir), smk.params.methods, smk.params.detection, jobs=smk.threads)
     loco, selection = loco_table(Path(smk.params.realdata_dir), grid,
-                                 smk.params.detection.get("default"))
+                                 smk.params.detection.get("default"), jobs=smk.threads)
     tables = [real, loco]
     if smk.params.recordings:
         truth_dir, extract_dir = Path(smk.params.truth_dir), Path(smk.params.extract_dir)

@@ -180,3 +180,18 @@ def test_shipped_defaults_are_the_choice_on_all_clips(repo_root, config):
     shipped = sel[sel.held_out == "none"].iloc[0]
     for name in DETECTION_GRID:
         assert DEFAULT_PARAMS["default"][name] == pytest.approx(shipped[name]), name
+
+
+def test_loco_table_gives_the_same_tables_with_worker_processes():
+    """The real clips, a small grid: one clip per worker process or all in this one, the same rows and choices."""
+    from pathlib import Path
+
+    from usvflow.detect.selection import loco_table
+
+    real = Path(__file__).resolve().parents[1] / "data" / "amvoc-dev"
+    grid = {"threshold_db": [8.0, 9.0], "merge_gap_s": [0.01, 0.02]}
+    one = loco_table(real, grid, jobs=1)
+    two = loco_table(real, grid, jobs=2)
+    pd.testing.assert_frame_equal(one[0], two[0])
+    pd.testing.assert_frame_equal(one[1], two[1])
+    assert set(one[1]["held_out"]) == {"clip1", "clip2", "clip4", "clip6", "none"}

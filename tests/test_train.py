@@ -286,6 +286,22 @@ def test_loao_shuffled_control_pools_its_permutations(toy):
     assert "replicates" not in m2 and "replicate" not in pred2.columns
 
 
+def test_shuffled_control_pools_permutations_only_where_the_held_out_calls_share_one_label(toy):
+    """Sex on a held-out animal: one label, so a lone permutation scores near 0 or 100 % by luck and the
+    control pools several. A call property (has_break) varies inside the animal: one permutation suffices."""
+    from usvflow.classify.folds import _held_out_share_one_label
+    mixed = tf.FoldData(table=toy.table.assign(breaks=np.arange(len(toy.table)) % 2), images=toy.images)
+    assert _held_out_share_one_label(toy.table, "sex", "loao", "A1", 11)
+    assert not _held_out_share_one_label(mixed.table, "has_break", "loao", "A1", 11)
+    assert not _held_out_share_one_label(toy.table, "sex", "random10", "k0", 11)
+    settings = {**SETTINGS, "shuffle_repeats": 2,
+                "protocols": {**SETTINGS["protocols"], "properties": [{"epochs": 1, "lr": 3e-3, "dropout": 0.2}]}}
+    m, pred, *_ = tf.run_fold("has_break", "loao", "A1", "cnn_shuffled", mixed, settings, device=torch.device("cpu"),
+                              log=None)
+    assert "replicates" not in m and "replicate" not in pred.columns
+    assert len(pred) == (mixed.table["animal"] == "A1").sum()
+
+
 def test_training_is_deterministic(toy, toy_fold):
     """A fold trained again (here: the one an earlier test trained) gives the same scores and curve."""
     runs = [toy_fold("loao", "A1", "cnn"),

@@ -91,13 +91,15 @@ def run_fold(task: str, split: str, fold: str, model_name: str, data: FoldData, 
              ) -> tuple[dict[str, Any], pd.DataFrame, pd.DataFrame, nn.Module]:
     """Train and test one (task, split, fold, model). Returns (metrics, predictions, curve, trained model).
 
-    A shuffled-label control on a leave-one-animal-out split is trained ``settings['shuffle_repeats']`` times,
-    each on its own permutation (see :func:`_shuffled_replicates`).
+    A shuffled-label control on a leave-one-animal-out split whose held-out calls all share one label (sex,
+    strain) is trained ``settings['shuffle_repeats']`` times, each on its own permutation (see
+    :func:`_shuffled_replicates`); elsewhere once.
     """
     family = model_name.removesuffix("_shuffled")
     shuffled = model_name.endswith("_shuffled")
     repeats = int(settings.get("shuffle_repeats", 1))
-    if shuffled and split == "loao" and repeats > 1 and "shuffle_replicate" not in settings:
+    if (shuffled and split == "loao" and repeats > 1 and "shuffle_replicate" not in settings
+            and _held_out_share_one_label(data.table, task, split, fold, int(settings.get("seed", 0)))):
         return _shuffled_replicates(task, split, fold, model_name, data, settings, repeats, device, log)
     if family not in FAMILIES:
         raise ValueError(f"unknown model {model_name!r}; choose from {MODELS}")
@@ -185,6 +187,18 @@ def run_fold(task: str, split: str, fold: str, model_name: str, data: FoldData, 
         "seed": fold_seed, "preset": settings.get("preset"), "skipped": "",
     })
     return metrics, predictions, result.curve, model
+
+
+def _held_out_share_one_label(table: pd.DataFrame, task: str, split: str, fold: str, seed: int) -> bool:
+    """Whether every labelled test call of this fold has the same label: true for the animal-level tasks
+    (sex, strain) on leave-one-animal-out folds, false for a call property such as ``has_break``, whose held-out
+    animal has calls of both classes. Only in the first case does one shuffled replicate land near 0 or 100 %
+    by luck (:func:`_shuffled_replicates`); in the second a single permutation already scores near chance, as on
+    the random splits, and the control is trained once."""
+    table = table.reset_index(drop=True)
+    y, _ = task_labels(table, task)
+    _, test_idx = split_indices(table, split, fold, seed)
+    return len(np.unique(y[test_idx][y[test_idx] >= 0])) <= 1
 
 
 def _shuffled_replicates(task: str, split: str, fold: str, model_name: str, data: FoldData,

@@ -9,6 +9,7 @@ the shipped defaults.
 from __future__ import annotations
 
 import itertools
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +17,7 @@ import pandas as pd
 
 from .evaluate import BENCHMARK_COLUMNS, CRITERIA, _annotated_clips, _Pool, _rows, read_intervals, score
 from .params import resolve_params
-from .stream import detect_variants
+from .stream import detect_variants, process_context
 
 #: The settings of the default detector whose values were read off real clips, each with the value it had
 #: before any selection in the middle and one step either side (config.yaml ``detection_selection.grid``
@@ -113,11 +114,12 @@ def leave_one_clip_out(counts: pd.DataFrame, distance: np.ndarray) -> dict[str, 
 
 
 def loco_table(real_dir: str | Path, grid: dict[str, list], detection: dict | None = None,
-               criterion: str = "iou0.3") -> tuple[pd.DataFrame, pd.DataFrame]:
+               criterion: str = "iou0.3", jobs: int = 1) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Leave-one-clip-out evaluation of the default detector on the annotated clips in ``real_dir``.
 
     Every combination of ``grid`` (names of :data:`usvflow.detect.DEFAULT_PARAMS`, on top of ``detection``)
-    is run on every clip (:func:`usvflow.detect.detect_variants`). For each clip, the setting with the best
+    is run on every clip (:func:`usvflow.detect.detect_variants`; ``jobs`` clips at once in worker processes,
+    the same tables). For each clip, the setting with the best
     pooled F1 on the *other* clips under ``criterion`` (:func:`choose_setting`) is scored on it. Returns
 
     * benchmark rows (:data:`BENCHMARK_COLUMNS`, ``tool == "usvflow-default"``, ``evaluation ==
@@ -132,7 +134,13 @@ def loco_table(real_dir: str | Path, grid: dict[str, list], detection: dict | No
     settings = grid_settings(grid)
     variants = [{**(detection or {}), **s} for s in settings]
     truths = {c.name: read_intervals(c / "truth.csv") for c in clips}
-    found = {c.name: detect_variants(c / "recording.wav", variants) for c in clips}
+    wavs = [c / "recording.wav" for c in clips]
+    if jobs > 1 and len(clips) > 1:  # one clip per worker process: the grid is many small numpy steps (GIL)
+        with ProcessPoolExecutor(max_workers=min(jobs, len(clips)), mp_context=process_context()) as pool:
+            tables = list(pool.map(detect_variants, wavs, [variants] * len(wavs)))
+    else:
+        tables = [detect_variants(w, variants) for w in wavs]
+    found = {c.name: t for c, t in zip(clips, tables)}
     thr = CRITERIA[criterion]
     counts = []
     for name, tables in found.items():

@@ -118,7 +118,7 @@ def _process_chunk(start: int):
     return _work(job, Chunk(start, samples), _WORKER["buf"], None)
 
 
-def _process_context():
+def process_context():
     """Fork where the platform has it (no re-import in the workers), else spawn."""
     methods = multiprocessing.get_all_start_methods()
     return multiprocessing.get_context("fork" if "fork" in methods else "spawn")
@@ -231,7 +231,7 @@ def detect_file(
             # Long recordings, default method: worker processes, each reading its own chunks (much of the
             # detector is many small numpy steps that hold the GIL, so threads fill about one core).
             starts = range(0, info.frames, step)[: n_chunks]
-            with ProcessPoolExecutor(max_workers=jobs, mp_context=_process_context(),
+            with ProcessPoolExecutor(max_workers=jobs, mp_context=process_context(),
                                      initializer=_process_init, initargs=(job,)) as pool:
                 yield from _in_order(pool, _process_chunk, prog(starts), jobs)
             return
