@@ -143,7 +143,7 @@ def plot_benchmark(table: pd.DataFrame, out_pdf: str | Path) -> None:
         style.label_axes(ax, xlabel, "F1 (one-to-one, IoU ≥ 0.3)")
         ax.set_title(title)
         ax.legend(ncol=2, loc="upper center", handlelength=1.0, columnspacing=0.8)
-    style.add_title(fig, "Detection benchmark", "our detectors and published tools against human annotations")
+    style.add_title(fig, "Detection benchmark", "Our detectors and published tools against human annotations")
     Path(out_pdf).parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out_pdf, metadata={"CreationDate": None})  # no timestamp: the same table gives the same bytes
     plt.close(fig)

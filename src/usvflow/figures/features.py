@@ -117,8 +117,8 @@ def plot_fig1(table: pd.DataFrame, images: np.ndarray, features: pd.DataFrame, s
     notice (tagged above the title).
     """
     colours = level_colours(levels)
-    fig = plt.figure(figsize=(style.PRINT_WIDTH_IN, 8.75))
-    outer = fig.add_gridspec(2, 1, height_ratios=[1.25, 5.6], hspace=0.22, top=0.92)
+    fig = plt.figure(figsize=(style.PRINT_WIDTH_IN, 8.4))  # with the tag and title above: one page (8.75 in)
+    outer = fig.add_gridspec(2, 1, height_ratios=[1.25, 5.6], hspace=0.22, top=0.94)
     grid = outer[1].subgridspec(3, 1, height_ratios=[1.9, 1.1, 1.15], hspace=0.48)
     row = outer[0].subgridspec(1, 2, width_ratios=[1, 1.25], wspace=0.08)
     animals = table.groupby(group)["animal"].nunique().to_dict()

@@ -173,8 +173,8 @@ def _stack_top(fig: Figure) -> None:
     title, tag = find_title(fig), find_tag(fig)
     if title is not None:
         title.set_transform(offset_copy(fig.transFigure, fig=fig, y=raised, units="points"))
-        lines = title.get_text().count("\n") + 1
-        raised += 1.25 * title.get_fontsize() * lines + 2.0
+        height = title.get_window_extent(fig.canvas.get_renderer()).height * 72 / fig.dpi  # points, all lines
+        raised += height + 0.5 * title.get_fontsize() + 2.0  # clear of the tag's box (its pad: a quarter line)
     if tag is not None:
         # raised by the box's padding (a quarter line) and a point, so that the box itself stays off the canvas
         lift = raised - 1.0 + 0.25 * tag.get_fontsize()
