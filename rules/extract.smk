@@ -35,5 +35,6 @@ rule extract_calls:
             config, wildcards.method
         ),
         channel=CHANNEL,
+        data=DATA["caption"],
     script:
         "../scripts/extract.py"

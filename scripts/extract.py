@@ -13,7 +13,8 @@ def main(smk):
     det.calls.to_csv(smk.output.calls, index=False, float_format="%.6g")
     save_spectrograms(smk.output.spectrograms, det)
     name = Path(smk.input.wav).stem
-    plot_overview(det, smk.output.overview, title=f"{name}: {len(det.calls)} calls ({smk.params.method} detector)")
+    plot_overview(det, smk.output.overview, title=f"{name}: {len(det.calls)} calls ({smk.params.method} detector)",
+                  note=smk.params.data)
     print(f"{name}: {len(det.calls)} calls in {det.duration_s:.1f} s ({smk.params.method} detector)")
 
 

@@ -62,4 +62,5 @@ def plot_aggregation(table: pd.DataFrame, models: list[str], note: str) -> plt.F
     handles["90 %"] = plt.Line2D([], [], color="0.3", lw=0.8, ls="--")
     fig.legend(list(handles.values()), list(handles), loc="upper right", ncol=4, frameon=False,
                bbox_to_anchor=(1.0, 1.0), handlelength=1.6, columnspacing=1.0)
+    style.add_title(fig, "Aggregation", "Accuracy per recording as more calls of one animal are pooled")
     return fig

@@ -11,7 +11,18 @@ from matplotlib.colors import to_rgba
 from matplotlib.figure import Figure
 from matplotlib.text import Text
 
-from .style import MIN_PT, PRINT_WIDTH_IN, exemption, find_tag, is_simulated, page_width, printed_pt
+from .style import (
+    MIN_PT,
+    PRINT_HEIGHT_IN,
+    PRINT_WIDTH_IN,
+    exemption,
+    find_tag,
+    is_screen_only,
+    is_simulated,
+    page_width,
+    printed_height,
+    printed_pt,
+)
 
 OVERLAP_PX = 1.0  # two texts overlap when their boxes share more than this many pixels (at 100 dpi) each way
 
@@ -65,12 +76,18 @@ def small_texts(fig: Figure, texts: list[Text]) -> list[str]:
 
 
 def page_problems(fig: Figure) -> list[str]:
-    """The saved page wider than the print width (it would be shrunk, and every text with it)."""
+    """The saved page wider than the print width (it would be shrunk, and every text with it), or, printed at
+    that width, taller than a journal page (:data:`PRINT_HEIGHT_IN`: it would be shrunk again to fit)."""
+    out = []
     width = page_width(fig)
     if width > PRINT_WIDTH_IN + 0.02:
-        return [f"page {width:.2f} in wide > {PRINT_WIDTH_IN:g} in: printed, every text shrinks by "
-                f"{100 * (1 - PRINT_WIDTH_IN / width):.0f} %"]
-    return []
+        out.append(f"page {width:.2f} in wide > {PRINT_WIDTH_IN:g} in: printed, every text shrinks by "
+                   f"{100 * (1 - PRINT_WIDTH_IN / width):.0f} %")
+    height = printed_height(fig)
+    if height > PRINT_HEIGHT_IN + 0.02:
+        out.append(f"page {height:.2f} in tall at print width > {PRINT_HEIGHT_IN:g} in: it does not fit a "
+                   f"page; printed, every text shrinks by {100 * (1 - PRINT_HEIGHT_IN / height):.0f} %")
+    return out
 
 
 def crowded_notes(fig: Figure, texts: list[Text]) -> list[str]:
@@ -143,7 +160,49 @@ def letter_problems(fig: Figure) -> list[str]:
     missing = [c for c in expected if c not in single]
     if missing:
         out.append(f"panel letters missing: {', '.join(missing)} (found {', '.join(single)})")
+    out += order_problems(fig)
     return out
+
+
+def _lettered_boxes(fig: Figure) -> list[tuple[str, object]]:
+    """Each panel letter with the box a reader sees it label: a lettered axes title's axes and title together,
+    a block header (a figure text) its own line."""
+    from matplotlib.transforms import Bbox
+
+    renderer = fig.canvas.get_renderer()
+    tag = find_tag(fig)
+    out = []
+    for a in fig.axes:
+        if not a.get_visible() or hasattr(a, "_colorbar"):
+            continue
+        for t in [a._left_title, a.title] + list(a.texts):  # noqa: SLF001
+            m = LETTER.match(str(t.get_text()).strip())
+            if m and t.get_visible():
+                out.append((m.group(1), Bbox.union([a.bbox, t.get_window_extent(renderer)])))
+    for t in fig.texts:
+        m = LETTER.match(str(t.get_text()).strip())
+        if t is not tag and m and t.get_visible():
+            out.append((m.group(1), t.get_window_extent(renderer)))
+    return out
+
+
+def order_problems(fig: Figure) -> list[str]:
+    """Letters a reader meets out of the papers' order, reading the page by rows from the top, left to right
+    in a row: a later letter whose panel lies wholly above an earlier one's, or beside it (their heights
+    overlapping) and wholly to its left (Fig 4's J was a row above I)."""
+    tol = 2.0 * fig.dpi / 72
+    boxes = sorted(_lettered_boxes(fig), key=lambda lb: lb[0])
+    out = []
+    for i, (p, pb) in enumerate(boxes):
+        for q, qb in boxes[i + 1:]:
+            if q == p:
+                continue
+            above = qb.y0 >= pb.y1 - tol
+            beside = min(pb.y1, qb.y1) - max(pb.y0, qb.y0) > tol
+            if above or (beside and qb.x1 <= pb.x0 + tol):
+                out.append(f"panel letters out of order: {q} is read before {p} "
+                           f"({'above' if above else 'left of'} it)")
+    return list(dict.fromkeys(out))
 
 
 def overlapping_texts(fig: Figure, texts: list[Text]) -> list[str]:
@@ -292,9 +351,12 @@ def tag_problems(fig: Figure, texts: list[Text], simulated: bool) -> list[str]:
     return out
 
 
-def audit(fig: Figure, simulated: bool = True, printed: bool = True) -> list[str]:
+def audit(fig: Figure, simulated: bool = True, printed: bool | None = None) -> list[str]:
     """Every problem found in ``fig`` (empty list: the figure passes). ``printed=False``: a figure for the
-    screen only (a movie's frame), whose page width and printed text size do not apply."""
+    screen only (a movie's frame, a recording's overview), whose page size and printed text size do not apply;
+    ``None``: printed unless :func:`usvflow.figures.style.screen_only` marked it."""
+    if printed is None:
+        printed = not is_screen_only(fig)
     texts = drawn_texts(fig)
     fig._usvflow_text_owners = None  # noqa: SLF001 - drawn afresh: tick labels may be new objects
     tag = find_tag(fig)

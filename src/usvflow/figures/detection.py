@@ -13,9 +13,10 @@ from . import style
 
 def plot_overview(det: Detections, out_png: str | Path, title: str | None = None, note: str | None = None) -> None:
     """A PNG of the whole recording's coarse spectrogram with each detection drawn as a box, a colour bar and a
-    key; ``note``: a data notice (``planning.data_notice(...)["caption"]``) for the data tag above the title
-    (inside a plotting rule, :func:`usvflow.figures.style.script_figures` adds it when the rule passes
-    ``params.data``)."""
+    key; ``note``: a data notice (``planning.data_notice(...)["caption"]``, the extraction rule's
+    ``params.data``) for the data tag above the title ("SIMULATED data ..." on the simulated cohort). A screen
+    image as wide as the recording is long (:func:`usvflow.figures.style.screen_only`): audited like every
+    figure, but for its page size."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -26,6 +27,7 @@ def plot_overview(det: Detections, out_png: str | Path, title: str | None = None
     ov = det.overview
     width = float(np.clip(det.duration_s / 2.0, 10, 40))
     fig, ax = plt.subplots(figsize=(width, 4))
+    style.screen_only(fig, "a recording's overview for checking detections on screen, as wide as it is long")
     img = ov.image
     finite = img[np.isfinite(img)]
     vmin, vmax = (np.percentile(finite, [20, 99.9]) if finite.size else (0, 1))
@@ -45,7 +47,7 @@ def plot_overview(det: Detections, out_png: str | Path, title: str | None = None
     Path(out_png).parent.mkdir(parents=True, exist_ok=True)
     if note:
         style.add_data_tag(fig, note)
-    fig.savefig(out_png, dpi=100, **({"bbox_inches": "tight"} if note else {}))
+    fig.savefig(out_png, dpi=100, bbox_inches="tight")
     plt.close(fig)
 
 
@@ -71,8 +73,8 @@ def plot_benchmark(table: pd.DataFrame, out_pdf: str | Path) -> None:
     table["label"] = [_tool_label(t, e) for t, e in zip(table["tool"], table["evaluation"])]
     real = table[table.dataset != "simulated"]
     sim = table[table.dataset == "simulated"]
-    fig, axes = plt.subplots(2, 2, figsize=(style.PRINT_WIDTH_IN, 8.4), squeeze=False,
-                             gridspec_kw={"hspace": 0.95, "wspace": 0.5, "top": 0.94, "bottom": 0.12,
+    fig, axes = plt.subplots(2, 2, figsize=(style.PRINT_WIDTH_IN, 7.55), squeeze=False,  # + tag, title: 8.75 in
+                             gridspec_kw={"hspace": 1.0, "wspace": 0.5, "top": 0.95, "bottom": 0.13,
                                           "left": 0.08, "right": 0.91})
     tool_axis = "tool (LOCO: settings chosen leave-one-clip-out)"
     ax = axes[0, 0]
@@ -141,6 +143,7 @@ def plot_benchmark(table: pd.DataFrame, out_pdf: str | Path) -> None:
         style.label_axes(ax, xlabel, "F1 (one-to-one, IoU ≥ 0.3)")
         ax.set_title(title)
         ax.legend(ncol=2, loc="upper center", handlelength=1.0, columnspacing=0.8)
+    style.add_title(fig, "Detection benchmark", "Our detectors and published tools against human annotations")
     Path(out_pdf).parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out_pdf, metadata={"CreationDate": None})  # no timestamp: the same table gives the same bytes
     plt.close(fig)

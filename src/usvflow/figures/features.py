@@ -117,8 +117,8 @@ def plot_fig1(table: pd.DataFrame, images: np.ndarray, features: pd.DataFrame, s
     notice (tagged above the title).
     """
     colours = level_colours(levels)
-    fig = plt.figure(figsize=(style.PRINT_WIDTH_IN, 8.75))
-    outer = fig.add_gridspec(2, 1, height_ratios=[1.25, 5.6], hspace=0.22, top=0.92)
+    fig = plt.figure(figsize=(style.PRINT_WIDTH_IN, 8.4))  # with the tag and title above: one page (8.75 in)
+    outer = fig.add_gridspec(2, 1, height_ratios=[1.25, 5.6], hspace=0.22, top=0.94)
     grid = outer[1].subgridspec(3, 1, height_ratios=[1.9, 1.1, 1.15], hspace=0.48)
     row = outer[0].subgridspec(1, 2, width_ratios=[1, 1.25], wspace=0.08)
     animals = table.groupby(group)["animal"].nunique().to_dict()
@@ -194,7 +194,7 @@ def plot_fig1(table: pd.DataFrame, images: np.ndarray, features: pd.DataFrame, s
     style.label_axes(ax, "group, calls", "rate per animal", y_unit="calls/min")
     ax.set_title("F  rates")
     group_legend(fig, levels, colours, group)
-    fig.suptitle("Fig 1  Vocalizations and their properties", x=0.01, ha="left", fontweight="bold")
+    style.add_title(fig, "1", "Vocalizations and their properties")
     style.save(fig, out, note)
 
 
@@ -255,6 +255,5 @@ def plot_fig2(features: pd.DataFrame, group: str, levels: list[str], embeddings:
     for k, (key, title, axis) in enumerate(panels):
         _scatter3d(fig, sub[0, k], embeddings[key], labels, levels, title, axis)
     group_legend(fig, levels, colours, group)
-    fig.suptitle(f"Fig 2  Single features and dimensionality reduction by {group}", x=0.01, ha="left",
-                 fontweight="bold")
+    style.add_title(fig, "2", f"Single features and dimensionality reduction by {group}")
     style.save(fig, out, note)

@@ -180,8 +180,8 @@ def plot_fig3(metrics: pd.DataFrame, curve: pd.DataFrame, curve_label: str, filt
     (``comparisons``: ``cnn_vs_ridge``, ``cnn_vs_svm`` as :func:`paired` returns them), F has-break task.
     ``dataset`` is kept for the callers; the data tag is added when the figure is saved
     (:func:`usvflow.figures.style.script_figures`)."""
-    fig = plt.figure(figsize=(style.PRINT_WIDTH_IN, 8.6))
-    outer = fig.add_gridspec(2, 1, height_ratios=[1.0, 6.0], hspace=0.2, top=0.92, bottom=0.1, left=0.08,
+    fig = plt.figure(figsize=(style.PRINT_WIDTH_IN, 7.3))  # with the tag, title and note: one page (8.75 in)
+    outer = fig.add_gridspec(2, 1, height_ratios=[1.0, 6.0], hspace=0.14, top=0.95, bottom=0.115, left=0.08,
                              right=0.97)
     ax = fig.add_subplot(outer[0])
     if network:
@@ -190,7 +190,7 @@ def plot_fig3(metrics: pd.DataFrame, curve: pd.DataFrame, curve_label: str, filt
         ax.text(0.5, 0.5, "no trained network", ha="center", va="center", transform=ax.transAxes)
         ax.set_axis_off()
         style.exempt(ax, "schematic of the network (no data axes)")
-    gs = outer[1].subgridspec(2, 3, hspace=0.75, wspace=0.75)
+    gs = outer[1].subgridspec(2, 3, hspace=0.65, wspace=0.75)
     learning_curve_panels(fig, gs[0, 0], curve, curves, curve_label)
     shown = np.asarray(filters[:16], float) if len(filters) else np.zeros((0, 1, 1))
     side = max(1, int(np.ceil(np.sqrt(len(shown)))))  # a grid just large enough: no empty cells in a row
@@ -235,6 +235,7 @@ def plot_fig3(metrics: pd.DataFrame, curve: pd.DataFrame, curve_label: str, filt
           0.5)
     ax.set_xlabel("task")
     ax.set_title("F  has-break task\n(same network)")
+    style.add_title(fig, "3", "The sex CNN: its layers, its learning and its accuracy on single calls")
     return fig
 
 
@@ -337,7 +338,8 @@ def plot_fig4(metrics: pd.DataFrame, labels: dict[str, pd.Series], coefs: pd.Ser
     fig.legend(handles=[Line2D([], [], label=name, **kw) for name, kw in PROPERTY_KEY], loc="lower center",
                ncol=4, frameon=False, bbox_to_anchor=(0.5, gs[1].get_position(fig).y1 + 0.022), handletextpad=0.3,
                columnspacing=1.0)
-    mid = gs[2].subgridspec(1, 3, wspace=0.45, width_ratios=[6, 1.6, 4.5])
+    row = gs[2].subgridspec(1, 2, wspace=0.5, width_ratios=[9.4, 1.9])  # I's feature names in the gap
+    mid = row[0, 0].subgridspec(1, 3, wspace=0.65, width_ratios=[5.8, 1.1, 3.0])
     ax = fig.add_subplot(mid[0, 0])
     _schematic_or_note(ax, networks.get("dnn9") and (lambda: schematic.draw_network(
         ax, networks["dnn9"], f"{networks.get('dnn9_features', 9)}\nfeatures", "F  9 features → sex (DNN)")),
@@ -360,8 +362,8 @@ def plot_fig4(metrics: pd.DataFrame, labels: dict[str, pd.Series], coefs: pd.Ser
         ax, networks["semiconv"], networks.get("semiconv_vectors", []), networks.get("semiconv_features", 24),
         "J  semi-convolutional DNN: 1-D convolutions on three vectors, joined with the single-value features")),
         "J  semi-convolutional DNN")
-    low = gs[4].subgridspec(1, 3, wspace=0.5, width_ratios=[3.2, 1.3, 4.2])
-    ax = fig.add_subplot(low[0, 0])
+    low = gs[4].subgridspec(1, 3, wspace=0.5, width_ratios=[1.3, 4.2, 3.2])
+    ax = fig.add_subplot(row[0, 1])
     if len(coefs):
         ax.barh(np.arange(len(coefs)), coefs.to_numpy(), color=MODEL_COLOURS["ridge"])
         ax.set_yticks(np.arange(len(coefs)), coefs.index)
@@ -369,12 +371,12 @@ def plot_fig4(metrics: pd.DataFrame, labels: dict[str, pd.Series], coefs: pd.Ser
     else:
         ax.text(0.5, 0.5, "no features", ha="center", transform=ax.transAxes)
     style.label_axes(ax, "ridge coefficient\n(z-scored; + = male)", "feature")
-    ax.set_title("I  linear predictors of sex")
-    ax = fig.add_subplot(low[0, 1])
+    ax.set_title("I  linear predictors\nof sex")
+    ax = fig.add_subplot(low[0, 0])
     bars(ax, _by_sex(metrics, "semiconv", sexes), 0.5)
     ax.set_xlabel("held-out animal")
     ax.set_title("K  semi-conv.\nDNN by sex")
-    ax = fig.add_subplot(low[0, 2])
+    ax = fig.add_subplot(low[0, 1])
     bars(ax, [(lab, accuracies(metrics, "sex", mod, "loao").tolist(), MODEL_COLOURS[c], a)
                for lab, mod, c, a in [("DNN", "semiconv", "semiconv", 1.0), ("Ridge", "ridge_semiconv", "ridge", 1.0),
                                       ("SVM", "svm_semiconv", "svm", 1.0), ("DNN sh.", "semiconv_shuffled", "semiconv", LIGHT),
@@ -382,6 +384,7 @@ def plot_fig4(metrics: pd.DataFrame, labels: dict[str, pd.Series], coefs: pd.Ser
                                       ("SVM sh.", "svm_semiconv_shuffled", "svm", LIGHT)]], 0.5)
     ax.set_xlabel("model (sh.: shuffled labels)")
     ax.set_title("L  semi-convolutional DNN\nvs ridge vs SVM")
+    style.add_title(fig, "4", "Call properties and features alone as predictors of sex")
     return fig
 
 
@@ -401,14 +404,15 @@ def plot_fig5(metrics: pd.DataFrame, pa: pd.DataFrame, dataset: str) -> plt.Figu
     bars(axes[1], groups, 0.5)
     axes[1].set_xlabel("model (sh.: shuffled labels)")
     axes[1].set_title("B  strain: DNN vs ridge vs SVM\n(leave-one-animal-out)")
+    style.add_title(fig, "5", "The emitter's strain from single calls")
     return fig
 
 
 @style.styled
 def plot_supplement(pa_loao: pd.DataFrame, pa_random: pd.DataFrame, pa_ind: pd.DataFrame, n_animals: int,
-                    colour_by: str, dataset: str) -> plt.Figure:
-    """S1/S2: A per-animal LOAO accuracy with binomial tests; B random-split CV; C individual identity.
-    ``dataset``: see :func:`plot_fig3`."""
+                    colour_by: str, dataset: str, number: str = "S1") -> plt.Figure:
+    """S1/S2 (``number``): A per-animal LOAO accuracy with binomial tests; B random-split CV; C individual
+    identity. ``dataset``: see :func:`plot_fig3`."""
     fig, axes = plt.subplots(1, 3, figsize=(style.PRINT_WIDTH_IN, 3.6), sharey=True,
                              gridspec_kw={"wspace": 0.15, "bottom": 0.22, "top": 0.78, "left": 0.08, "right": 0.99})
     per_animal_bars(axes[0], pa_loao, 0.5, colour_by, "A  leave-one-animal-out")
@@ -417,6 +421,7 @@ def plot_supplement(pa_loao: pd.DataFrame, pa_random: pd.DataFrame, pa_ind: pd.D
     for ax in axes[1:]:
         ax.set_ylabel("")
     group_legend(fig, group_levels(pd.concat([pa_loao, pa_random, pa_ind]), colour_by))
+    style.add_title(fig, number, f"The {colour_by} CNN per animal: held-out animals, seen animals, identity")
     return fig
 
 
@@ -439,7 +444,8 @@ def supplementary_figure(table: pd.DataFrame, loao: Sequence[str], random: Seque
     n_animals = table["animal"].nunique()
     pa_ind = per_animal(read_predictions(individual), table, "cnn", 1.0 / n_animals)
     pa_ind_sh = per_animal(read_predictions(individual), table, "cnn_shuffled", 1.0 / n_animals)
-    fig = plot_supplement(pa_loao, pa_rand, pa_ind, n_animals, "sex" if task == "sex" else "strain", dataset)
+    fig = plot_supplement(pa_loao, pa_rand, pa_ind, n_animals, "sex" if task == "sex" else "strain", dataset,
+                          figure.removeprefix("fig"))
     ind_task = "individual" if task == "sex" else "individual_strain"
     values = {
         "loao_per_animal": pa_loao.to_dict(orient="records"),

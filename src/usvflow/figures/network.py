@@ -101,8 +101,9 @@ def _example_block(fig: plt.Figure, spec, examples: dict[str, dict[str, Any]], k
     style.colorbar(fig, layer_im, None, label, cax=fig.add_subplot(grid[:, -1]))
     pos = spec.get_position(fig)
     first_layer = grid[0, 3].get_position(fig)
-    fig.text(pos.x0 - 0.07, pos.y1 + 0.045, headers[0], ha="left", va="bottom", fontweight="bold")
-    fig.text(first_layer.x0, pos.y1 + 0.045, headers[1], ha="left", va="bottom", fontweight="bold")
+    above = pos.y1 + 0.28 / fig.get_figheight()  # clear of the column titles (inches, whatever the height)
+    fig.text(pos.x0 - 0.07, above, headers[0], ha="left", va="bottom", fontweight="bold")
+    fig.text(first_layer.x0, above, headers[1], ha="left", va="bottom", fontweight="bold")
 
 
 def _curve(ax: plt.Axes, summary: pd.DataFrame, measure: str, ylabel: str, title: str,
@@ -130,17 +131,18 @@ def plot_fig6(summary: pd.DataFrame, examples: dict[str, dict[str, Any]], values
     correlation; E the examples again, F their deconvolution reconstructions per layer; G reconstruction–stimulus correlation;
     H within-layer similarity of the reconstructions. ``values`` and ``subtitle`` are kept for the callers;
     the data tag is added when the figure is saved (:func:`usvflow.figures.style.script_figures`)."""
-    fig = plt.figure(figsize=(style.PRINT_WIDTH_IN, 9.6))
+    fig = plt.figure(figsize=(style.PRINT_WIDTH_IN, 8.15))  # with the tag and title: one page (8.75 in)
     blocks = [b for b in (("activations", ("A  inputs", "B  activation per layer (conv: mean over channels; "
                                                        "FC: units)")),
                           ("reconstructions", ("E  inputs", "F  deconvolution of each layer's activity back to "
                                                             "the input")))
               if examples]
-    outer = fig.add_gridspec(3, 1, height_ratios=[1, 1, 2.3], hspace=0.55, top=0.89, bottom=0.07, left=0.1,
-                             right=0.92)
+    # rows in the papers' order: A B (activations), C D (their measures), E F (deconvolution), G H (its measures)
+    outer = fig.add_gridspec(4, 1, height_ratios=[1, 0.75, 1, 0.75], hspace=1.15, top=0.93, bottom=0.075,
+                             left=0.1, right=0.92)
     for b, (key, header) in enumerate(blocks):
-        _example_block(fig, outer[b], examples, key, header)
-    curves = outer[2].subgridspec(2, 2, hspace=0.95, wspace=0.35)
+        _example_block(fig, outer[2 * b], examples, key, header)
+    curves = {(r, c): outer[2 * r + 1].subgridspec(1, 2, wspace=0.35)[0, c] for r in (0, 1) for c in (0, 1)}
     ax = fig.add_subplot(curves[0, 0])
     _curve(ax, summary, "sparsity", "1 − active/total", "C  sparsity\n(dotted: units that see sound)")
     for sex, colour in SEX_COLOUR.items():  # units whose receptive field holds sound only
@@ -162,8 +164,7 @@ def plot_fig6(summary: pd.DataFrame, examples: dict[str, dict[str, Any]], values
     ax = fig.add_subplot(curves[1, 1])
     _curve(ax, summary, "deconv_similarity", "correlation", "H  similarity between units")
     ax.legend(frameon=False)
-    fig.suptitle("Fig 6  Structure of the sex CNN's activity and representation", x=0.02, ha="left", y=0.985,
-                 fontweight="bold")
+    style.add_title(fig, "6", "Structure of the sex CNN's activity and representation")
     return fig
 
 
@@ -238,8 +239,13 @@ def _examples(fig: plt.Figure, spec, calls: pd.DataFrame, images: np.ndarray, va
             style.label_axes(ax, "time", "f", "ms", "kHz")
     if first is not None:
         n_in = min(len(rows_in), 5 - min(len(rows_out), 5))
-        first.text(0.0, 1.22, f"B  examples (right {n_in}: cluster {values.get('dominant_cluster')}; "
-                   "colour: emitter's sex)", transform=first.transAxes, ha="left", va="bottom")
+        from matplotlib.transforms import offset_copy
+
+        lines = 1 + (noise is not None)  # the column titles' lines, above which the header sits
+        above = offset_copy(first.transAxes, fig=fig, y=(1.25 * lines + 0.6) * first.title.get_fontsize(),
+                            units="points")
+        first.text(0.0, 1.0, f"B  examples (right {n_in}: cluster {values.get('dominant_cluster')}; "
+                   "colour: emitter's sex)", transform=above, ha="left", va="bottom")
 
 
 def _knn_panel(ax: plt.Axes, values: dict[str, Any]) -> None:
@@ -339,10 +345,10 @@ def plot_fig7(calls: pd.DataFrame, grid: dict[str, np.ndarray], images: np.ndarr
     ``noise``) each cluster's male share beside its share of noise-like calls. ``noise``: one row per image
     (``noise_like``; ``truth``: the simulated noise event under the call, see
     :func:`usvflow.features.noise.truth_noise`). ``subtitle``: see :func:`plot_fig6`."""
-    fig = plt.figure(figsize=(style.PRINT_WIDTH_IN, 10.6))
+    fig = plt.figure(figsize=(style.PRINT_WIDTH_IN, 7.3))  # with the tag, title and notes: one page (8.75 in)
     # In the paper's order, row by row: A and B; C's three densities; D-G on the map; H, I; the notes.
-    gs = fig.add_gridspec(5, 3, height_ratios=[2.2, 1.6, 2.0, 1.9, 0.8], hspace=0.6, wspace=0.3, top=0.9,
-                          bottom=0.03, left=0.06, right=0.94)
+    gs = fig.add_gridspec(4, 3, height_ratios=[2.0, 1.55, 1.65, 1.7], hspace=0.7, wspace=0.45, top=0.87,
+                          bottom=0.12, left=0.06, right=0.94)
     order = np.random.default_rng(0).permutation(len(calls))  # neither sex painted over the other systematically
     shuffled = calls.iloc[order]
     raster = {"rasterized": True}  # thousands of points: raster keeps the PDF small
@@ -367,7 +373,8 @@ def plot_fig7(calls: pd.DataFrame, grid: dict[str, np.ndarray], images: np.ndarr
         ax, sc = panel3d(fig, maps[0, j + 1], shuffled, v, title, calls, cmap="viridis", vmin=lo, vmax=hi, **raster)
         ax.set_box_aspect(None, zoom=0.85)
         style.colorbar(fig, sc, ax, title.split("  ")[1], unit, fraction=0.06, pad=0.2, shrink=0.7)
-    _knn_panel(fig.add_subplot(gs[3, 0]), values)
+    low = gs[3, :].subgridspec(1, 2, wspace=0.4, width_ratios=[1, 2])  # H's two-line title clear of I's y label
+    _knn_panel(fig.add_subplot(low[0, 0]), values)
     table, summary = None, _summary_lines(values, best)
     if noise is not None and len(calls):
         table = cluster_noise(calls, noise)
@@ -376,15 +383,13 @@ def plot_fig7(calls: pd.DataFrame, grid: dict[str, np.ndarray], images: np.ndarr
         overall = {"male": 100 * calls["sex"].eq("M").mean(), "noise_like": 100 * rows["noise_like"].mean(),
                    "truth_noise": 100 * truth.map(lambda t: np.nan if not isinstance(t, str) else t != "none")
                    .astype(float).mean()}
-        _cluster_panel(fig.add_subplot(gs[3, 1:]), table, best, overall)
+        _cluster_panel(fig.add_subplot(low[0, 1]), table, best, overall)
         noise_text = _noise_line(values, table, best, overall)
         summary += "\n" + textwrap.fill(noise_text, 105) if noise_text else ""
-    ax = fig.add_subplot(gs[4, :])
-    ax.axis("off")
-    ax.text(0.02, 0.98, summary, va="top", transform=ax.transAxes)
     handles = [Line2D([], [], ls="", marker="o", color=SEX_COLOUR[s], label=SEX_NAME[s]) for s in ("F", "M")]
     handles.append(Line2D([], [], ls="", marker="o", mfc="none", color="k", label=f"cluster {best}"))
     fig.legend(handles=handles, loc="upper right", ncol=3, frameon=False, bbox_to_anchor=(1.0, 1.0),
                title="A, B, D: emitter's sex")
-    fig.suptitle("Fig 7  The space of calls and the emitter's sex", x=0.02, ha="left", y=0.985, fontweight="bold")
+    style.add_note(fig, summary, width=125, color="k", fontsize=style.fontsize_for(fig, 8))
+    style.add_title(fig, "7", "The space of calls and the emitter's sex")
     return fig

@@ -95,7 +95,7 @@ def plot_refinement(steps: pd.DataFrame, images: np.ndarray, truth: np.ndarray |
             cells.append(fig.add_subplot(gs[2 + i, j + 2]))
             mask = _show(cells[-1], examples[name][i], "viridis", column_title(name) if i == 0 else "")
     _colour_bars(fig, gray, mask, cells)
-    fig.suptitle("SqueakOut Fig 3  Refinement of the training masks", x=0.01, ha="left", fontweight="bold")
+    style.add_title(fig, "SqueakOut Fig 3", "Refinement of the training masks")
     style.save(fig, out, note)
 
 
@@ -125,9 +125,8 @@ def plot_augmentations(image: np.ndarray, mask: np.ndarray, single: dict[str, tu
         if not ax.axison:
             ax.remove()
     _colour_bars(fig, gray, mask, [a for a in axes.flat if a.axison])
-    fig.suptitle("SqueakOut Fig 5  Augmentations of a training crop\nA the crop; B each augmentation alone; "
-                 "C random draws of the training policy\n(augmentations combined). Each image above its mask",
-                 x=0.01, ha="left", fontweight="bold")
+    style.add_title(fig, "SqueakOut Fig 5", "Augmentations of a training crop\nA the crop; B each augmentation "
+                    "alone; C random draws of the training policy\n(augmentations combined). Each image above its mask")
     style.save(fig, out, note)
 
 
@@ -157,6 +156,6 @@ def plot_examples(images: np.ndarray, columns: dict[str, np.ndarray], scores: di
                                 transform=axes[i, j].transAxes, fontsize=7, bbox=box)
     _colour_bars(fig, gray, mask, list(axes.flat))
     style.letters_exempt(fig, "the paper's Fig 6 is one grid of examples without panel letters")
-    fig.suptitle("SqueakOut Fig 6  Held-out test crops\nper image: pixel accuracy (red, %) and Dice ×100 (blue)",
-                 x=0.01, ha="left", fontweight="bold")
+    style.add_title(fig, "SqueakOut Fig 6", "Held-out test crops\nper image: pixel accuracy (red, %) and Dice ×100 "
+                    "(blue)")
     style.save(fig, out, note)

@@ -26,8 +26,10 @@ import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 PRINT_WIDTH_IN = 7.5  # widest printed figure (PLOS: 19.05 cm)
+PRINT_HEIGHT_IN = 8.75  # tallest printed figure at that width (PLOS: 22.23 cm, the page's text height)
 MIN_PT = 7.0  # smallest text on paper
 TAG_GID = "usvflow-data-tag"  # the data tag's artist id (tests and the save hook look for it)
+TITLE_GID = "usvflow-title"  # the "Fig N  ..." title line (:func:`add_title`)
 NOTE_GID = "usvflow-note"  # a note below the panels (:func:`add_note`)
 SIM_COLOUR = "#c00000"  # the tag's colour on simulated data
 
@@ -71,6 +73,19 @@ def page_width(fig: Figure) -> float:
     canvas included) with the save's padding on both sides, or the canvas when that is wider."""
     tight = fig.get_tightbbox(fig.canvas.get_renderer()).width + 2 * _pad()
     return max(fig.get_figwidth(), tight)
+
+
+def page_height(fig: Figure) -> float:
+    """The height (inches) of the page ``fig`` is saved on (as :func:`page_width`: the tight bounding box, the
+    data tag and title above the canvas included, with the save's padding)."""
+    tight = fig.get_tightbbox(fig.canvas.get_renderer()).height + 2 * _pad()
+    return max(fig.get_figheight(), tight)
+
+
+def printed_height(fig: Figure) -> float:
+    """The page's height (inches) once printed at :data:`PRINT_WIDTH_IN` (shrunk with the width, never
+    enlarged); more than :data:`PRINT_HEIGHT_IN` does not fit a journal page."""
+    return page_height(fig) * min(1.0, PRINT_WIDTH_IN / page_width(fig))
 
 
 def _pad() -> float:
@@ -123,13 +138,47 @@ def add_data_tag(fig: Figure, caption: str) -> None:
         old.set_text(text)
         return
     size = fontsize_for(fig, 9)
-    from matplotlib.transforms import offset_copy
-
-    # raised by the box's padding (a quarter line) and a point, so that the box itself stays off the canvas
-    above = offset_copy(fig.transFigure, fig=fig, y=0.25 * size + 1.0, units="points")
-    fig.text(0.0, 1.0, text, transform=above, ha="left", va="bottom", fontsize=size,
+    fig.text(0.0, 1.0, text, ha="left", va="bottom", fontsize=size,
              fontweight="bold", color=SIM_COLOUR if sim else "black", gid=TAG_GID,
              bbox={"boxstyle": "square,pad=0.25", "fc": "white", "ec": SIM_COLOUR if sim else "0.3", "lw": 1.0})
+    _stack_top(fig)
+
+
+def find_title(fig: Figure):
+    """The figure's "Fig N  ..." title line (a Text, :func:`add_title`), or None."""
+    return next((t for t in fig.texts if t.get_gid() == TITLE_GID), None)
+
+
+def add_title(fig: Figure, number: str, text: str) -> None:
+    """The figure's title line, ``Fig {number}  {text}`` (``number``: "3", "S1", or a longer name such as
+    "SqueakOut Fig 3" when it starts with a letter), bold, just above the canvas at the top left, under the
+    data tag: above the canvas it never covers a panel, a legend or a block header, whatever the layout.
+    A second call replaces the words."""
+    words = f"{number}  {text}" if number[:1].isalpha() else f"Fig {number}  {text}"
+    old = find_title(fig)
+    if old is not None:
+        old.set_text(words)
+    else:
+        fig.text(0.01, 1.0, words, ha="left", va="bottom", fontsize=fontsize_for(fig, 9), fontweight="bold",
+                 gid=TITLE_GID)
+    _stack_top(fig)
+
+
+def _stack_top(fig: Figure) -> None:
+    """Place the title just above the canvas and the data tag above the title (or above the canvas when
+    there is no title): each raised by its own height, so the tag stays above every other text."""
+    from matplotlib.transforms import offset_copy
+
+    raised = 2.0  # points above the canvas
+    title, tag = find_title(fig), find_tag(fig)
+    if title is not None:
+        title.set_transform(offset_copy(fig.transFigure, fig=fig, y=raised, units="points"))
+        height = title.get_window_extent(fig.canvas.get_renderer()).height * 72 / fig.dpi  # points, all lines
+        raised += height + 0.5 * title.get_fontsize() + 2.0  # clear of the tag's box (its pad: a quarter line)
+    if tag is not None:
+        # raised by the box's padding (a quarter line) and a point, so that the box itself stays off the canvas
+        lift = raised - 1.0 + 0.25 * tag.get_fontsize()
+        tag.set_transform(offset_copy(fig.transFigure, fig=fig, y=lift, units="points"))
 
 
 def add_note(fig: Figure, text: str, width: int = 120, **kwargs: Any):
@@ -172,12 +221,24 @@ def letters_exempt(fig: Figure, reason: str) -> None:
     fig._usvflow_letters_exempt = reason  # noqa: SLF001
 
 
+def screen_only(fig: Figure, reason: str) -> None:
+    """Mark a figure as a screen image, never printed (a recording's overview, wider than any page): it is not
+    narrowed to the print width, and the audit leaves out page size and printed text size (:func:`is_screen_only`)."""
+    fig._usvflow_screen_only = reason  # noqa: SLF001
+
+
+def is_screen_only(fig: Figure) -> bool:
+    """Whether :func:`screen_only` marked ``fig``."""
+    return bool(getattr(fig, "_usvflow_screen_only", None))
+
+
 def save(fig: Figure, out: str | Path, caption: str | None = None, close: bool = True, **kwargs: Any) -> None:
     """Tag (when ``caption`` is given) and write ``fig`` with a tight bounding box no wider than the print width
     (:func:`fit_width`), then close it."""
     if caption:
         add_data_tag(fig, caption)
-    fit_width(fig)
+    if not is_screen_only(fig):
+        fit_width(fig)
     kwargs.setdefault("bbox_inches", "tight")
     fig.savefig(out, **kwargs)
     if close:
@@ -190,7 +251,7 @@ def _report_checks(fig: Figure, fname: Any, simulated: bool) -> None:
     from .checks import audit
 
     try:
-        problems = audit(fig, simulated=simulated)
+        problems = audit(fig, simulated=simulated, printed=not is_screen_only(fig))
     except Exception as err:  # noqa: BLE001 - a checker failure must not lose a figure
         print(f"figure check of {fname}: not run ({err!r})")
         return
@@ -212,7 +273,7 @@ def script_figures(caption: str | None) -> Iterator[None]:
                 add_data_tag(self, caption)
             if find_tag(self) is not None:
                 kwargs.setdefault("bbox_inches", "tight")
-            if kwargs.get("bbox_inches") == "tight":
+            if kwargs.get("bbox_inches") == "tight" and not is_screen_only(self):
                 fit_width(self)
             _report_checks(self, fname, bool(caption and is_simulated(caption)))
         return original(self, fname, *args, **kwargs)
