@@ -44,9 +44,7 @@ def audited(monkeypatch):
 
 
 # What the audit still finds, and why (issue 23: left to a redesign, listed here rather than hidden).
-KNOWN = {("fig4.pdf", "in tall at print width > "): "12 panels in 5 rows, 3 of them network schematics (J alone needs 4 rows of "
-                                "boxes): about 12 in tall at 7.5 in wide; fitting 8.75 in needs J redrawn",
-         ("fig1.pdf", "panel letters out of order: D"): "the schematic D shares the top row with A, above B and C"}
+KNOWN = {("fig1.pdf", "panel letters out of order: D"): "the schematic D shares the top row with A, above B and C"}
 
 
 def _assert_clean(found: dict[str, list[str]], n: int = 1) -> None:
@@ -234,6 +232,15 @@ def test_network_schematic_is_drawn_from_the_model():
     texts2 = _box_texts(fig2)
     assert "conv1\n5×5 /2\n24 ch\n25×25" in texts2 and "output\n4 units\nsoftmax" in texts2
     assert "conv1\n3×3 /1\n16 ch\n50×50" not in texts2
+    # Fig 4A: one network per property, the layers of Fig 3A drawn as one box (their own counts and parameters,
+    # the output layer apart), then one output box per property: a softmax over K values, one sigmoid for 2
+    fig4, ax4 = plt.subplots(figsize=(1.5, 2.6))
+    model = build_model("cnn", 2)
+    boxes = schematic.draw_per_task(ax4, rows, "input", {"direction": 3, "broadband": 2}, "A")
+    texts4 = _box_texts(fig4)
+    assert len(boxes) == 2 + 2 and "direction: 3, softmax" in texts4 and "broadband: 2, sigmoid" in texts4
+    hidden = count_parameters(model) - sum(p.numel() for p in model.out.parameters())
+    assert f"layers of Fig 3A:\n6 conv + 2 fc,\n{hidden:,} parameters;" in " ".join(texts4)
     # the semi-convolutional DNN: three 5-layer 1-D stacks, joined with the 24 features into the head
     fig3, ax3 = plt.subplots(figsize=(7.5, 1.6))
     boxes = schematic.draw_semiconv(ax3, _layers("semiconv", 2), [("FF", 100), ("time", 100), ("freq", 233)], 24, "J")
@@ -241,7 +248,11 @@ def test_network_schematic_is_drawn_from_the_model():
     from usvflow.classify.models import SemiConvDNN
 
     n_in = 24 + sum(s.out_size for s in SemiConvDNN(2).stacks)
-    assert f"join\n{n_in}\nvalues" in _box_texts(fig3)
+    texts3 = _box_texts(fig3)
+    assert f"join\n{n_in}\nvalues" in texts3 and "16×117" in texts3  # a conv box: channels × output length
+    # the head is a column from the top down: fc1 above fc2 above the output
+    head = {t.get_text().split("\n")[0]: t.get_position()[1] for t in boxes[-3:]}
+    assert head["fc1"] > head["fc2"] > head["output"]
     plt.close("all")
 
 

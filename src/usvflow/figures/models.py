@@ -300,32 +300,48 @@ def _by_sex(metrics: pd.DataFrame, model: str, sexes: dict[str, str]) -> list[tu
 @style.styled
 def plot_fig4(metrics: pd.DataFrame, labels: dict[str, pd.Series], coefs: pd.Series, dataset: str,
               networks: dict[str, Any] | None = None, sexes: dict[str, str] | None = None) -> plt.Figure:
-    """A the property CNN; B-E property CNNs per value with the value distribution, balanced accuracy (chance
-    1/K) and accuracy against the majority-value baseline; F the 9-feature DNN; G-H it vs ridge vs SVM;
-    I ridge coefficients; J the semi-convolutional DNN; K its accuracy per held-out animal's sex (``sexes``:
-    animal → sex); L it vs ridge vs SVM. ``networks``: layer tables
-    (:func:`usvflow.classify.models.describe_layers`) under ``cnn``, ``dnn9``, ``semiconv``, with
-    ``cnn_input`` (the input box's words), ``cnn_outputs`` (task → number of values), ``semiconv_vectors``
-    ((name, length) per 1-D input) and ``semiconv_features``. ``dataset``: see :func:`plot_fig3`."""
+    """A the property CNNs (one per property, the layers of Fig 3A: drawn compactly); B-E property CNNs per
+    value with the value distribution, balanced accuracy (chance 1/K) and accuracy against the majority-value
+    baseline; F the 9-feature DNN; G-H it vs ridge vs SVM; I ridge coefficients; J the semi-convolutional
+    DNN; K its accuracy per held-out animal's sex (``sexes``: animal → sex); L it vs ridge vs SVM. Three
+    rows, [A | B C D E] / [F G H | I] / [J | K L]: a page about 8.6 in tall at print width, within one printed
+    page (8.75 in).
+    ``networks``: layer tables (:func:`usvflow.classify.models.describe_layers`) under ``cnn``, ``dnn9``,
+    ``semiconv``, with ``cnn_input`` (the input box's words), ``cnn_outputs`` (task → number of values),
+    ``semiconv_vectors`` ((name, length) per 1-D input) and ``semiconv_features``. ``dataset``: see
+    :func:`plot_fig3`."""
     networks, sexes = networks or {}, sexes or {}
-    # Rows A, B-E, F-H, J, I/K/L with gaps (inches) sized to what lies between them: the key above B-E;
-    # B-E's three-line x labels and F-H's two-line titles; H's rotated ticks and J's title; K/L's titles.
-    rows, gaps = [1.1, 1.6, 1.45, 2.0, 1.45], [0.65, 1.0, 0.9, 0.45]
-    heights = [h for pair in zip(rows, gaps + [0]) for h in pair][:-1]
-    top, bottom = 0.45, 0.85  # inches above the first row and below the last (rotated tick labels, x label)
-    height = sum(heights) + top + bottom
-    fig = plt.figure(figsize=(style.PRINT_WIDTH_IN, height))
-    grid = fig.add_gridspec(len(heights), 1, hspace=0, top=1 - top / height, bottom=bottom / height, left=0.08,
-                            right=0.98, height_ratios=heights)
-    gs = [grid[2 * k] for k in range(len(rows))]
-    ax = fig.add_subplot(gs[0])
+    # Bands from the top (inches): the key above B-E, their titles, axes and three-line x labels; F-I's
+    # two-line titles, axes, and H's rotated ticks with its x label; K-L's two-line titles, axes, and theirs.
+    # A spans the first row's bands beside B-E, J the last row's beside K-L (schematics: no axis labels).
+    bands = {"key": 0.34, "t1": 0.24, "a1": 1.45, "x1": 0.66, "t2": 0.4, "a2": 1.35, "x2": 0.8, "t3": 0.4,
+             "a3": 1.55, "x3": 0.78}
+    width, pad = style.PRINT_WIDTH_IN, 0.04
+    height = pad + sum(bands.values())
+    fig = plt.figure(figsize=(width, height))
+    tops, y = {}, height - pad
+    for name, h in bands.items():
+        tops[name] = y
+        y -= h
+
+    def span(first: str, last: str) -> tuple[float, float]:
+        """Bottom and top (figure fractions) of the bands from ``first`` to ``last``."""
+        return (tops[last] - bands[last]) / height, tops[first] / height
+
+    def rect(x0: float, x1: float, first: str, last: str, top: float = 0.0) -> plt.Axes:
+        """Axes from ``x0`` to ``x1`` (inches) over the bands ``first`` to ``last``, less ``top`` inches."""
+        b, t = span(first, last)
+        return fig.add_axes((x0 / width, b, (x1 - x0) / width, t - b - top / height))
+
+    ax = rect(0.1, 1.4, "key", "x1", top=0.24)
     outputs = networks.get("cnn_outputs", {})
-    note = ("values per property: " + ", ".join(f"{t} {k}" for t, k in outputs.items())
-            + " (output: a softmax over the values; one sigmoid unit for 2)") if outputs else ""
-    _schematic_or_note(ax, networks.get("cnn") and (lambda: schematic.draw_network(
-        ax, networks["cnn"], networks.get("cnn_input", "spectrogram"),
-        "A  property CNNs: the sex CNN's layers (Fig 3A), one network per property", note)), "A  property CNNs")
-    top = gs[1].subgridspec(1, 4, wspace=0.45)
+    _schematic_or_note(ax, networks.get("cnn") and (lambda: schematic.draw_per_task(
+        ax, networks["cnn"], networks.get("cnn_input", "spectrogram"), outputs, "A  property CNNs")),
+        "A  property CNNs")
+    # Across (inches): B-E 1.42 apart, clear of each other's three-line x labels (about 1.4 in at 8 pt); the
+    # rightmost texts (E's and L's x labels, L's title, I's) end by 7.3 in, the page 7.5 in with its margins.
+    b, t = span("a1", "a1")
+    top = fig.add_gridspec(1, 4, left=1.85 / width, right=6.99 / width, bottom=b, top=t, wspace=0.62)
     first = None
     for i, task in enumerate(["direction", "breaks", "peaks", "broadband"]):
         ax = fig.add_subplot(top[0, i], sharey=first)
@@ -336,10 +352,11 @@ def plot_fig4(metrics: pd.DataFrame, labels: dict[str, pd.Series], coefs: pd.Ser
         if i == 0:
             ax.set_ylabel("accuracy / share (%)")
     fig.legend(handles=[Line2D([], [], label=name, **kw) for name, kw in PROPERTY_KEY], loc="lower center",
-               ncol=4, frameon=False, bbox_to_anchor=(0.5, gs[1].get_position(fig).y1 + 0.022), handletextpad=0.3,
-               columnspacing=1.0)
-    row = gs[2].subgridspec(1, 2, wspace=0.5, width_ratios=[9.4, 1.9])  # I's feature names in the gap
-    mid = row[0, 0].subgridspec(1, 3, wspace=0.65, width_ratios=[5.8, 1.1, 3.0])
+               ncol=4, frameon=False, bbox_to_anchor=((1.85 + 6.99) / 2 / width, span("t1", "t1")[1]),
+               handletextpad=0.3, columnspacing=1.0, borderaxespad=0.2)
+    b, t = span("a2", "a2")
+    row = fig.add_gridspec(1, 2, left=0.08, right=0.95, bottom=b, top=t, wspace=0.5, width_ratios=[9.4, 1.9])
+    mid = row[0, 0].subgridspec(1, 3, wspace=0.65, width_ratios=[5.8, 1.1, 3.0])  # I's feature names in the gap
     ax = fig.add_subplot(mid[0, 0])
     _schematic_or_note(ax, networks.get("dnn9") and (lambda: schematic.draw_network(
         ax, networks["dnn9"], f"{networks.get('dnn9_features', 9)}\nfeatures", "F  9 features → sex (DNN)")),
@@ -357,12 +374,6 @@ def plot_fig4(metrics: pd.DataFrame, labels: dict[str, pd.Series], coefs: pd.Ser
                                       ("SVM sh.", "svm_feat9_shuffled", "svm", LIGHT)]], 0.5)
     ax.set_xlabel("model (sh.: shuffled labels)")
     ax.set_title("H  9 features:\nDNN vs ridge vs SVM")
-    ax = fig.add_subplot(gs[3])
-    _schematic_or_note(ax, networks.get("semiconv") and (lambda: schematic.draw_semiconv(
-        ax, networks["semiconv"], networks.get("semiconv_vectors", []), networks.get("semiconv_features", 24),
-        "J  semi-convolutional DNN: 1-D convolutions on three vectors, joined with the single-value features")),
-        "J  semi-convolutional DNN")
-    low = gs[4].subgridspec(1, 3, wspace=0.5, width_ratios=[1.3, 4.2, 3.2])
     ax = fig.add_subplot(row[0, 1])
     if len(coefs):
         ax.barh(np.arange(len(coefs)), coefs.to_numpy(), color=MODEL_COLOURS["ridge"])
@@ -372,6 +383,14 @@ def plot_fig4(metrics: pd.DataFrame, labels: dict[str, pd.Series], coefs: pd.Ser
         ax.text(0.5, 0.5, "no features", ha="center", transform=ax.transAxes)
     style.label_axes(ax, "ridge coefficient\n(z-scored; + = male)", "feature")
     ax.set_title("I  linear predictors\nof sex")
+    ax = rect(0.1, 4.42, "t3", "x3", top=0.22)  # J's title: one line
+    _schematic_or_note(ax, networks.get("semiconv") and (lambda: schematic.draw_semiconv(
+        ax, networks["semiconv"], networks.get("semiconv_vectors", []), networks.get("semiconv_features", 24),
+        "J  semi-convolutional DNN: 1-D convolutions on three vectors")),
+        "J  semi-convolutional DNN")
+    b, t = span("a3", "a3")
+    low = fig.add_gridspec(1, 2, left=4.92 / width, right=7.04 / width, bottom=b, top=t, wspace=0.7,
+                           width_ratios=[1.2, 2.3])
     ax = fig.add_subplot(low[0, 0])
     bars(ax, _by_sex(metrics, "semiconv", sexes), 0.5)
     ax.set_xlabel("held-out animal")
@@ -383,7 +402,7 @@ def plot_fig4(metrics: pd.DataFrame, labels: dict[str, pd.Series], coefs: pd.Ser
                                       ("Ridge sh.", "ridge_semiconv_shuffled", "ridge", LIGHT),
                                       ("SVM sh.", "svm_semiconv_shuffled", "svm", LIGHT)]], 0.5)
     ax.set_xlabel("model (sh.: shuffled labels)")
-    ax.set_title("L  semi-convolutional DNN\nvs ridge vs SVM")
+    ax.set_title("L  semi-convolutional\nDNN vs ridge vs SVM")
     style.add_title(fig, "4", "Call properties and features alone as predictors of sex")
     return fig
 

@@ -9,6 +9,7 @@ changes the drawing. This module draws from those plain rows and imports no torc
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Sequence
 from typing import Any
 
@@ -56,16 +57,25 @@ def box_label(group: dict[str, Any]) -> str:
     return f"{group['name']}\n{group['units']}\nunits"
 
 
-def _draw_box(ax, x: float, y: float, text: str, kind: str):
-    return ax.text(x, y, text, ha="center", va="center", fontsize=7, linespacing=1.1,
-                   bbox={"boxstyle": "round,pad=0.3", "fc": FILL[kind], "ec": "0.3", "lw": 0.6})
+def _draw_box(ax, x: float, y: float, text: str, kind: str, **kwargs: Any):
+    kwargs = {"ha": "center", "va": "center", **kwargs}
+    return ax.text(x, y, text, fontsize=7, linespacing=1.1,
+                   bbox={"boxstyle": "round,pad=0.3", "fc": FILL[kind], "ec": "0.3", "lw": 0.6}, **kwargs)
+
+
+def _arrowprops(**kwargs: Any) -> dict[str, Any]:
+    return {"arrowstyle": "-|>", "lw": 0.6, "color": "0.3", "shrinkA": 3, "shrinkB": 3, "mutation_scale": 6,
+            **kwargs}
 
 
 def _arrow(ax, a, b) -> None:
     """An arrow from box ``a``'s right edge to box ``b``'s left edge (both text artists)."""
-    ax.annotate("", xy=(0, 0.5), xycoords=b, xytext=(1, 0.5), textcoords=a,
-                arrowprops={"arrowstyle": "-|>", "lw": 0.6, "color": "0.3", "shrinkA": 3, "shrinkB": 3,
-                            "mutation_scale": 6})
+    ax.annotate("", xy=(0, 0.5), xycoords=b, xytext=(1, 0.5), textcoords=a, arrowprops=_arrowprops())
+
+
+def _arrow_down(ax, a, b) -> None:
+    """An arrow from box ``a``'s bottom edge to box ``b``'s top edge (a column of boxes, top to bottom)."""
+    ax.annotate("", xy=(0.5, 1), xycoords=b, xytext=(0.5, 0), textcoords=a, arrowprops=_arrowprops())
 
 
 def draw_chain(ax, start, groups: Sequence[dict[str, Any]], x0: float, x1: float, y: float) -> list:
@@ -130,6 +140,46 @@ def draw_network(ax, rows: Sequence[dict[str, Any]], input_label: str, title: st
     return boxes
 
 
+def _next_top(ax, box, gap: float) -> float:
+    """The axes fraction ``gap`` inches below ``box``'s frame (a text with a bbox: its padding included), where
+    the next box of a column starts."""
+    renderer = ax.figure.canvas.get_renderer()
+    pad = 0.3 * box.get_fontsize() * ax.figure.dpi / 72  # the frame's padding (boxstyle pad=0.3), pixels
+    y0 = box.get_window_extent(renderer).y0 - pad - gap * ax.figure.dpi
+    return float(ax.transAxes.inverted().transform((0, y0))[1])
+
+
+def output_label(task: str, k: int) -> str:
+    """An output layer for a task of ``k`` values: a softmax over them, one sigmoid unit for two."""
+    return f"{task}: {k}, " + ("sigmoid" if k == 2 else "softmax")
+
+
+def draw_per_task(ax, rows: Sequence[dict[str, Any]], input_label: str, outputs: dict[str, int], title: str,
+                  reference: str = "Fig 3A") -> list:
+    """One network per task, each with the layers of ``rows`` before its own output layer (the CNN drawn in
+    full in ``reference``), compactly from the top down: the input; one box with the number of convolutional
+    and fully connected layers and their parameters, read from the layer table; one output box per task
+    (``outputs``: task → number of values: a softmax over them, one sigmoid unit for 2). Returns the box
+    artists."""
+    groups = layer_groups(rows)
+    hidden = [g for g in groups if g["kind"] != "output"]
+    n_conv = sum(g["kind"] == "conv" for g in hidden)
+    start = _draw_box(ax, 0.03, 0.99, input_label, "input", ha="left", va="top")
+    body = _draw_box(ax, 0.03, _next_top(ax, start, 0.2),
+                     f"layers of {reference}:\n{n_conv} conv + {len(hidden) - n_conv} fc,\n"
+                     f"{parameter_count(hidden):,} parameters;\nthen its output layer:", "conv", ha="left", va="top")
+    _arrow_down(ax, start, body)
+    boxes, y = [start, body], _next_top(ax, body, 0.14)
+    for task, k in outputs.items():
+        t = _draw_box(ax, 0.1, y, output_label(task, int(k)), "output", ha="left", va="top")
+        ax.annotate("", xy=(0, 0.5), xycoords=t, xytext=(0.06, 0), textcoords=body,
+                    arrowprops=_arrowprops(connectionstyle="angle,angleA=90,angleB=0,rad=0"))
+        boxes.append(t)
+        y = _next_top(ax, t, 0.08)
+    _finish(ax, title)
+    return boxes
+
+
 def n_inputs(group: dict[str, Any]) -> int:
     """Inputs of a fully connected layer: its weights ÷ its units (the hidden layers carry no bias, batch norm
     follows them; the output layer's bias adds one per unit)."""
@@ -139,8 +189,8 @@ def n_inputs(group: dict[str, Any]) -> int:
 
 
 def _stack_label(group: dict[str, Any]) -> str:
-    """A 1-D convolution's box: channels and output length (kernel and stride head its column)."""
-    return f"{group['units']} ch\n→ {str(group['output_shape']).split('×')[-1]}"
+    """A 1-D convolution's box: its output, channels × length (kernel and stride head its column)."""
+    return str(group["output_shape"])
 
 
 def _column_head(column: Sequence[dict[str, Any]]) -> str:
@@ -156,24 +206,27 @@ def draw_semiconv(ax, rows: Sequence[dict[str, Any]], vectors: Sequence[tuple[st
                   title: str) -> list:
     """The semi-convolutional DNN: one row of 1-D convolutions per input vector (``vectors``: name and
     length, in the network's order), joined with the ``n_features`` single-value features into the fully
-    connected head (the paper's Fig 4J). Returns the box artists."""
+    connected head, drawn as a column from the top down at the right (the paper's Fig 4J). Each convolution's
+    box gives its output (channels × length), its column's head the layer's name, kernel and stride.
+    Returns the box artists: per vector its input and convolutions, the features, the join, the head."""
     groups = layer_groups(rows)
     stacks = sorted({g["part"] for g in groups if g["part"].startswith("stacks.")}, key=lambda p: int(p.split(".")[1]))
     head = [g for g in groups if not g["part"].startswith("stacks.")]
     n_rows = len(stacks) + 1
-    ys = [0.7 - 0.52 * i / max(n_rows - 1, 1) for i in range(n_rows)]
+    ys = [0.79 - 0.6 * i / max(n_rows - 1, 1) for i in range(n_rows)]
     mid = sum(ys) / len(ys)
-    left, split, right = 0.07, 0.62, 0.97
+    left, join_x, head_x = 0.06, 0.8, 0.94
     chains = [[g for g in groups if g["part"] == part] for part in stacks]
     depth = max((len(c) for c in chains), default=0)
-    xs = [left + 0.12 + (split - 0.2 - left) * j / max(depth - 1, 1) for j in range(depth)]
+    xs = [0.2 + (join_x - 0.125 - 0.2) * j / max(depth - 1, 1) for j in range(depth)]
     for j, x in enumerate(xs):  # column heads: the layer's name, kernel and stride
         ax.text(x, ys[0] + 0.1, _column_head([c[j] for c in chains if len(c) > j]), ha="center", va="bottom",
                 fontsize=7)
     ends, boxes = [], []
     for i, chain in enumerate(chains):
         name, length = vectors[i] if i < len(vectors) else (stacks[i], "?")
-        prev = start = _draw_box(ax, left, ys[i], f"{name}\n1×{length}", "input")
+        words = "\n".join(textwrap.wrap(str(name), 9, break_long_words=False))
+        prev = start = _draw_box(ax, left, ys[i], f"{words}\n1×{length}", "input")
         boxes.append(start)
         for x, g in zip(xs, chain):
             t = _draw_box(ax, x, ys[i], _stack_label(g), "conv")
@@ -181,16 +234,24 @@ def draw_semiconv(ax, rows: Sequence[dict[str, Any]], vectors: Sequence[tuple[st
             boxes.append(t)
             prev = t
         ends.append(prev)
-    feats = _draw_box(ax, left, ys[-1], f"{n_features} single-\nvalue features", "input")
-    join = _draw_box(ax, split - 0.02, mid, f"join\n{n_inputs(head[0])}\nvalues", "input")
+    feats = _draw_box(ax, 0.01, ys[-1], f"{n_features} single-value\nfeatures", "input", ha="left")
+    join = _draw_box(ax, join_x, mid, f"join\n{n_inputs(head[0])}\nvalues", "input")
     for e in ends:
         _arrow(ax, e, join)
     # the features go round below the convolutions, into the join from beneath
     ax.annotate("", xy=(0.5, 0), xycoords=join, xytext=(1, 0.5), textcoords=feats,
-                arrowprops={"arrowstyle": "-|>", "lw": 0.6, "color": "0.3", "shrinkA": 3, "shrinkB": 3,
-                            "mutation_scale": 6, "connectionstyle": "angle,angleA=0,angleB=90,rad=0"})
-    boxes += [feats, join] + draw_chain(ax, join, head, split + 0.1, right, mid)
-    ax.text(0.0, 0.0, f"{_extras_note(groups)}; {parameter_count(groups):,} parameters", ha="left",
-            va="bottom", fontsize=7)
+                arrowprops=_arrowprops(connectionstyle="angle,angleA=0,angleB=90,rad=0"))
+    # the head: a column from the top down, beside the join
+    step = 0.2
+    hy = [mid + step * ((len(head) - 1) / 2 - k) for k in range(len(head))]
+    column = [_draw_box(ax, head_x, y, box_label(g), g["kind"]) for y, g in zip(hy, head)]
+    if column:
+        ax.annotate("", xy=(0, 0.5), xycoords=column[0], xytext=(0.5, 1), textcoords=join,
+                    arrowprops=_arrowprops(connectionstyle="angle,angleA=90,angleB=0,rad=0"))
+    for a, b in zip(column, column[1:]):
+        _arrow_down(ax, a, b)
+    boxes += [feats, join] + column
+    ax.text(0.0, 0.0, f"{_extras_note(groups)}; {parameter_count(groups):,} parameters\n"
+            "conv boxes: channels × length of their output", ha="left", va="bottom", fontsize=7)
     _finish(ax, title)
     return boxes
