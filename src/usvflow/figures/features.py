@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 import matplotlib
@@ -63,20 +64,22 @@ def _arrow(ax, a: tuple[float, float], b: tuple[float, float], label: str = "", 
 
 
 def _setup_schematic(ax, animals: dict[str, int], colours: dict[str, str]) -> None:
-    """A: the recording set-up (an awake mouse with an anaesthetized partner under an ultrasonic microphone)."""
+    """A: the recording set-up (an awake mouse with an anaesthetized partner under an ultrasonic microphone),
+    drawn for a column a third of the page wide."""
     ax.set_xlim(0, 10)
     ax.set_ylim(0, 6)
-    ax.add_patch(Rectangle((0.6, 0.5), 6.2, 2.6, fill=False, ec="0.3", lw=0.8))  # the arena
-    for x, fc, label in ((2.2, "0.35", "awake: emits\nthe calls"), (5.2, "0.8", "anaesthetized\npartner")):
-        ax.add_patch(Ellipse((x, 1.55), 1.9, 0.8, fc=fc, ec="0.2", lw=0.6))
-        ax.text(x, 0.2, label, ha="center", va="top", fontsize=7)
-    ax.add_patch(Rectangle((3.45, 4.3), 0.5, 1.0, fc="0.2", ec="0.2"))  # the microphone
-    ax.plot([3.7, 3.7], [4.3, 3.4], color="0.3", lw=0.8, ls=":")
-    ax.text(4.2, 4.8, "ultrasonic\nmicrophone", ha="left", va="center", fontsize=7)
+    ax.add_patch(Rectangle((0.3, 1.0), 9.4, 2.1, fill=False, ec="0.3", lw=0.8))  # the arena
+    for x, fc, label in ((2.6, "0.35", "awake: emits\nthe calls"), (7.2, "0.8", "anaesthetized\npartner")):
+        ax.add_patch(Ellipse((x, 2.05), 2.2, 0.9, fc=fc, ec="0.2", lw=0.6))
+        ax.text(x, 0.8, label, ha="center", va="top", fontsize=7)
+    ax.add_patch(Rectangle((1.15, 4.2), 0.5, 1.1, fc="0.2", ec="0.2"))  # the microphone
+    ax.plot([1.4, 1.4], [4.2, 3.2], color="0.3", lw=0.8, ls=":")
+    ax.text(1.95, 4.75, "ultrasonic\nmicrophone", ha="left", va="center", fontsize=7)
     lines = [f"{lvl}: {n} animals" for lvl, n in animals.items()]
+    top = 5.6
     for k, text in enumerate(lines):
-        ax.text(7.3, 2.6 - 0.75 * k, text, ha="left", va="center", fontsize=7, color=colours[list(animals)[k]])
-    ax.text(7.3, 2.6 - 0.75 * len(lines), "one session\neach", ha="left", va="top", fontsize=7)
+        ax.text(6.2, top - 0.62 * k, text, ha="left", va="top", fontsize=7, color=colours[list(animals)[k]])
+    ax.text(6.2, top - 0.62 * len(lines), "one session\neach", ha="left", va="top", fontsize=7)
     ax.set_axis_off()
     ax.set_title("A  recording set-up")
     style.exempt(ax, "schematic of the set-up (no data axes)")
@@ -87,15 +90,16 @@ def _analysis_schematic(ax) -> None:
     ridge regression (the papers' Fig 1D)."""
     ax.set_xlim(0, 10)
     ax.set_ylim(0, 6)
-    spec, props, sex = (1.6, 4.8), (5.0, 0.7), (8.4, 4.8)
+    spec, props, sex = (1.2, 4.8), (5.0, 0.7), (8.9, 4.8)
     _box(ax, spec, "spectrogram\n(100 × 100)")
     _box(ax, props, "9 features\n(6 scored by a human)")
     _box(ax, sex, "emitter's\nsex")
-    _arrow(ax, (3.2, spec[1]), (7.3, sex[1]), "CNN / SVM / ridge")  # from box edge to box edge
-    _arrow(ax, (2.0, 3.9), (4.2, 1.5), "CNN")
-    _arrow(ax, (5.8, 1.5), (8.0, 3.9), "DNN / SVM / ridge")
+    _arrow(ax, (2.7, spec[1]), (7.9, sex[1]))  # from box edge to box edge; its label above it
+    ax.text(5.3, spec[1] + 0.35, "CNN / SVM / ridge", ha="center", va="bottom", fontsize=7)
+    _arrow(ax, (1.6, 3.9), (3.9, 1.5), "CNN")
+    _arrow(ax, (6.1, 1.5), (8.6, 3.9), "DNN / SVM / ridge")
     ax.set_axis_off()
-    ax.set_title("D  analysis: three relations, each learned per call")
+    ax.set_title("D  analysis: three learned relations")
     style.exempt(ax, "schematic of the analysis (no data axes)")
 
 
@@ -109,25 +113,25 @@ def _p_text(p: float | None) -> str:
 def plot_fig1(table: pd.DataFrame, images: np.ndarray, features: pd.DataFrame, stats: dict,
               stretch: dict, group: str, levels: list[str], note: str, out: str | Path,
               n_examples: int = 4, seed: int = 0) -> None:
-    """Fig 1: B example calls per group, C a raw stretch with detections, E property distributions, F counts
-    and rates.
+    """Fig 1, read by rows as the caption runs: A the recording set-up | B example calls per group; C a raw
+    stretch with detections | D the analysis scheme; E property distributions, F counts and rates.
 
     ``stretch``: ``{"db": (freq, time) dB above floor, "times": s, "freqs": Hz, "calls": DataFrame,
     "title": str}`` — a spectrogram already computed by the caller (display only). ``note`` is the data
     notice (tagged above the title).
     """
     colours = level_colours(levels)
-    fig = plt.figure(figsize=(style.PRINT_WIDTH_IN, 8.4))  # with the tag and title above: one page (8.75 in)
-    outer = fig.add_gridspec(2, 1, height_ratios=[1.25, 5.6], hspace=0.22, top=0.94)
-    grid = outer[1].subgridspec(3, 1, height_ratios=[1.9, 1.1, 1.15], hspace=0.48)
-    row = outer[0].subgridspec(1, 2, width_ratios=[1, 1.25], wspace=0.08)
+    # Read by rows, as the caption runs: [A set-up | B example calls] / [C a recording's stretch | D analysis
+    # scheme] / E properties and F rates; with the tag and title above, one page (<= 8.75 in).
+    fig = plt.figure(figsize=(style.PRINT_WIDTH_IN, 7.9))
+    outer = fig.add_gridspec(3, 1, height_ratios=[2.0, 1.35, 1.2], hspace=0.42, top=0.93)
+    row = outer[0].subgridspec(1, 2, width_ratios=[1, 2.0], wspace=0.2)
     animals = table.groupby(group)["animal"].nunique().to_dict()
     _setup_schematic(fig.add_subplot(row[0]), {lvl: animals.get(lvl, 0) for lvl in levels}, colours)
-    _analysis_schematic(fig.add_subplot(row[1]))
     rng = np.random.default_rng(seed)
     # B: random example spectrograms per group (the paper's 100 x 100 images), one shared pair of axes.
     ncol = 2 * n_examples
-    sub = grid[0].subgridspec(len(levels), ncol + 1, wspace=0.12, hspace=0.45, width_ratios=[1] * ncol + [0.12])
+    sub = row[1].subgridspec(len(levels), ncol + 1, wspace=0.12, hspace=0.45, width_ratios=[1] * ncol + [0.12])
     first = last = None
     for r, lvl in enumerate(levels):
         idx = np.flatnonzero(table[group].astype(str).to_numpy() == lvl)
@@ -137,8 +141,11 @@ def plot_fig1(table: pd.DataFrame, images: np.ndarray, features: pd.DataFrame, s
             first = first or ax
             last = ax.imshow(images[i], origin="lower", cmap="gray_r", aspect="auto", extent=[0, 100, 25, 125],
                              vmin=0, vmax=255)
-            ax.set_title(f"{'B  ' if r == k == 0 else ''}{lvl} {table['animal'].iloc[i]}", color=colours[lvl],
-                         fontweight="bold" if r == k == 0 else "normal")
+            ax.set_title(f"{lvl} {table['animal'].iloc[i]}", color=colours[lvl])
+            if r == k == 0:  # the letter left of the row's first title, over the axis labels
+                ax.annotate("B", (0, 1), xycoords="axes fraction", xytext=(-30, plt.rcParams["axes.titlepad"]),
+                            textcoords="offset points", va="baseline", fontweight="bold",
+                            fontsize=plt.rcParams["axes.titlesize"])
             ax.set_xticks([0, 50])
             ax.set_yticks([25, 75, 125])
             ax.tick_params(labelleft=k == 0, labelbottom=r == len(levels) - 1)
@@ -148,8 +155,10 @@ def plot_fig1(table: pd.DataFrame, images: np.ndarray, features: pd.DataFrame, s
                 ax.set_xlabel("ms")
     if last is not None:
         style.colorbar(fig, last, None, IMAGE_LABEL, cax=fig.add_subplot(sub[:, -1]))
-    # C: a stretch of one recording with its detected calls.
-    ax = fig.add_subplot(grid[1])
+    # C: a stretch of one recording with its detected calls; D beside it: the analysis scheme.
+    row = outer[1].subgridspec(1, 2, width_ratios=[1.3, 1], wspace=0.3)
+    _analysis_schematic(fig.add_subplot(row[1]))
+    ax = fig.add_subplot(row[0])
     t, f = stretch["times"], stretch["freqs"]
     if stretch["db"].size:
         im = ax.imshow(np.clip(stretch["db"], 0, 40), origin="lower", aspect="auto", cmap="gray_r", vmin=0,
@@ -158,10 +167,10 @@ def plot_fig1(table: pd.DataFrame, images: np.ndarray, features: pd.DataFrame, s
     for c in stretch["calls"].itertuples():
         ax.add_patch(Rectangle((c.onset_s, c.f_min_hz / 1e3 - 2), c.offset_s - c.onset_s,
                                (c.f_max_hz - c.f_min_hz) / 1e3 + 4, fill=False, ec="#ff7f0e", lw=0.8))
-    ax.set_title(stretch["title"])
+    ax.set_title(textwrap.fill(stretch["title"], 54))  # a long recording name wraps short of D's title
     style.label_axes(ax, "time", "frequency", "s", "kHz")
     # E: distributions of the six scored properties per group; F: counts and rates.
-    sub = grid[2].subgridspec(1, len(PROPERTIES) + 2, wspace=0.25, width_ratios=[1] * len(PROPERTIES) + [0.45, 1])
+    sub = outer[2].subgridspec(1, len(PROPERTIES) + 2, wspace=0.25, width_ratios=[1] * len(PROPERTIES) + [0.45, 1])
     share = None
     for k, prop in enumerate(PROPERTIES):
         ax = fig.add_subplot(sub[0, k], sharey=share)

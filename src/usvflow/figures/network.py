@@ -150,10 +150,13 @@ def plot_fig6(summary: pd.DataFrame, examples: dict[str, dict[str, Any]], values
         ax.plot(d["layer_index"], d["mean"], ls=":", color=colour, lw=1)
     ax.legend(frameon=False)
     ax = fig.add_subplot(curves[0, 1])
-    _curve(ax, summary, "within_corr", "correlation", "D  within (red/blue) and\nacross (purple) sex")
-    _curve(ax, summary, "across_corr", "correlation", "D  within (red/blue) and\nacross (purple) sex", across=True)
+    _curve(ax, summary, "within_corr", "correlation", "D  correlation within and across sex")
+    _curve(ax, summary, "across_corr", "correlation", "D  correlation within and across sex", across=True)
     ax.axhline(0, color="k", lw=0.5)
-    ax.legend(frameon=False, ncol=2, loc="best")
+    # Four entries: above the axes, under the title, clear of the lines (inside, "best" sat on them).
+    ax.legend(frameon=False, ncol=2, loc="lower left", bbox_to_anchor=(0, 1.0), borderaxespad=0.3,
+              borderpad=0.0, handlelength=1.8, columnspacing=1.2)
+    ax.set_title(ax.get_title(loc="left"), pad=30)
     ax = fig.add_subplot(curves[1, 0])
     _curve(ax, summary, "deconv_stim_corr", "correlation", "G  reconstruction vs stimulus\n"
            f"(dotted: paper's plateau, M {paper.FIG6_DECONV_PLATEAU['M']:.2f}, "
