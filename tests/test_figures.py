@@ -693,6 +693,11 @@ def test_recording_overview_has_its_key_colour_bar_and_tag(tmp_path, monkeypatch
     assert saved == [[]] and (tmp_path / "rec.png").stat().st_size > 0
     plot_overview(det, tmp_path / "untagged.png")
     assert saved[1] == ["no data tag"]
+    # as wide as a 90 s recording (40 in, where the tag is drawn at 48 pt): the tag still clears the title
+    import dataclasses
+
+    plot_overview(dataclasses.replace(det, duration_s=90.0), tmp_path / "wide.png", note=NOTICE["caption"])
+    assert saved[2] == []
     # the rule passes its data notice to the script, and the script to the figure
     from pathlib import Path
 

@@ -43,7 +43,11 @@ def plot_overview(det: Detections, out_png: str | Path, title: str | None = None
     ax.set_ylabel("frequency (kHz)")
     ax.set_title(title or f"{len(det.calls)} calls ({det.method} detector)")
     style.colorbar(fig, im, ax, "mean power per pixel", "dB", fraction=0.02)
-    fig.tight_layout()
+    # The tag above the canvas is drawn at a size that grows with the image's width (9 pt at print width);
+    # half a tag line between the canvas top and the title keeps the box round the tag off the title, which
+    # a wide image (a 90 s recording: 40 in, a 48-pt tag) would otherwise touch.
+    clear = (0.5 * style.fontsize_for(fig, 9) + 2.0) / 72 / fig.get_figheight() if note else 0.0
+    fig.tight_layout(rect=(0, 0, 1, 1 - clear))
     Path(out_png).parent.mkdir(parents=True, exist_ok=True)
     if note:
         style.add_data_tag(fig, note)
