@@ -44,6 +44,11 @@ def main(smk):
     comparisons = {"cnn_vs_ridge": pm.paired(acc["cnn"], acc["ridge"]), "cnn_vs_svm": pm.paired(acc["cnn"], acc["svm"])}
     fig = pm.plot_fig3(metrics, curve, f"held-out {Path(pick).parts[-2]}" if pick else "", filters, pa, smk.params.dataset,
                        comparisons, network=network, curves=curves_all, input_label=input_label)
+    # Panel D in one plain sentence, from the data: per-sex counts above chance and means, the network's most
+    # common answer over all held-out calls, and the male vs female rank-sum (exact at 4 vs 4 animals).
+    mf = rank_sum(pa.loc[pa["sex"] == "M", "accuracy"], pa.loc[pa["sex"] == "F", "accuracy"])
+    answered = pm.answered_shares(metrics, preds[(preds["split"] == "loao")], "sex", "cnn")
+    add_note(fig, pm.group_note(pa, 0.5, answered, mf.p, mf.method))
     # The truth ceiling (simulated data: usvflow.classify.ceiling) across panel E.
     ceiling = read_ceiling(inp.ceiling, "sex")
     draw_ceiling(panel(fig, "E "), ceiling.get("parameters"))
@@ -64,8 +69,6 @@ def main(smk):
     hb_bal = pm.accuracies(metrics, "has_break", "cnn", "loao", "balanced_accuracy")
     hb_sh_bal = pm.accuracies(metrics, "has_break", "cnn_shuffled", "loao", "balanced_accuracy")
     hb_major = pm.majority_baseline(metrics[metrics["split"] == "loao"], "has_break")
-    # Exact rank-sum at these sample sizes (4 vs 4 animals by default).
-    mf = rank_sum(pa.loc[pa["sex"] == "M", "accuracy"], pa.loc[pa["sex"] == "F", "accuracy"])
     above = int((pa["p_binomial"] < 0.05).sum())
     values = {
         **{f"sex_loao_{m}": pm.summary_of(a) for m, a in acc.items()},
@@ -76,7 +79,7 @@ def main(smk):
         "p_cnn_shuffled_above_chance": pm.vs_chance(acc["cnn_shuffled"], 0.5),
         **comparisons,
         "has_break_vs_sex": pm.paired(hb, acc["cnn"]),
-        "male_vs_female_rank_sum_p": mf.p, "animals_above_chance": above, "n_animals": int(len(pa)),
+        "male_vs_female_rank_sum_p": mf.p, "cnn_answer_shares": answered, "animals_above_chance": above, "n_animals": int(len(pa)),
         "per_animal": pa.to_dict(orient="records"),
     }
     rows = [

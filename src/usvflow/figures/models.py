@@ -117,6 +117,21 @@ def per_animal(predictions: pd.DataFrame, table: pd.DataFrame, model: str, chanc
     return pd.DataFrame(rows, columns=["animal", "sex", "strain", "n", "correct", "accuracy", "p_binomial"])
 
 
+def answered_shares(metrics: pd.DataFrame, predictions: pd.DataFrame, task: str, model: str) -> dict[str, float]:
+    """The share of all test calls (every fold pooled) given each answer, by class name (the metrics'
+    ``classes``: index → name), e.g. ``{"F": 0.58, "M": 0.42}``; {} without predictions or class names."""
+    m = metrics[(metrics["task"] == task) & (metrics["model"] == model)]
+    p = predictions[predictions["model"] == model] if "model" in predictions else predictions.iloc[:0]
+    if "task" in p:
+        p = p[p["task"] == task]
+    classes = next((c for c in m["classes"] if isinstance(c, (list, tuple, np.ndarray))), None) if len(m) else None
+    if classes is None or not len(p):
+        return {}
+    names = dict(enumerate(str(c) for c in classes))
+    shares = p["y_pred"].map(names).value_counts(normalize=True)
+    return {str(k): float(v) for k, v in shares.items()}
+
+
 # --------------------------------------------------------------------------------------------- statistics
 
 
@@ -180,7 +195,8 @@ def plot_fig3(metrics: pd.DataFrame, curve: pd.DataFrame, curve_label: str, filt
     (``comparisons``: ``cnn_vs_ridge``, ``cnn_vs_svm`` as :func:`paired` returns them), F has-break task.
     ``dataset`` is kept for the callers; the data tag is added when the figure is saved
     (:func:`usvflow.figures.style.script_figures`)."""
-    fig = plt.figure(figsize=(style.PRINT_WIDTH_IN, 7.3))  # with the tag, title and note: one page (8.75 in)
+    # With the tag, the title and two notes below (panel D's sentence, the background-only control): one page.
+    fig = plt.figure(figsize=(style.PRINT_WIDTH_IN, 7.05))
     outer = fig.add_gridspec(2, 1, height_ratios=[1.0, 6.0], hspace=0.14, top=0.95, bottom=0.115, left=0.08,
                              right=0.97)
     ax = fig.add_subplot(outer[0])
@@ -219,24 +235,118 @@ def plot_fig3(metrics: pd.DataFrame, curve: pd.DataFrame, curve_label: str, filt
         groups.append((label + " shuffled", accuracies(metrics, "sex", f"{model}_shuffled", "loao").tolist(),
                        MODEL_COLOURS[model], LIGHT))
     bars(ax, groups, 0.5)
+    comparison_brackets(ax, comparisons)
+    ax.set_xlabel("model (light: shuffled labels)")
+    ax.set_title("E  sex, leave-one-animal-out\n(bars: mean ± SEM; dots: held-out animals)")
+    ax = fig.add_subplot(gs[1, 2])
+    has_break_panel(ax, metrics)
+    ax.set_title("F  has-break task\n(same network)")
+    style.add_title(fig, "3", "The sex CNN: its layers, its learning and its accuracy on single calls")
+    return fig
+
+
+HAS_BREAK = "#762a83"
+MAJORITY = {"color": "0.2", "lw": 1.2, "ls": (0, (3, 1.5))}  # the majority-value baseline (Fig 3F, Fig 4B-E)
+
+
+def has_break_panel(ax: plt.Axes, metrics: pd.DataFrame) -> None:
+    """Fig 3F: the sex task beside the has-break task of the same network. Most calls have no break, so a
+    has-break fold's plain accuracy is measured against the majority-value baseline (always "no break"), not
+    against 50 %: its bars show the balanced accuracy (mean of the two values' accuracies; chance 50 %), and a
+    last bar the plain accuracy with that baseline drawn across it and named (Fig 4B-E's convention). A
+    sex fold's test set is one animal, one sex: its balanced accuracy is its accuracy."""
+    loao = metrics[metrics["split"] == "loao"]
+    sex = accuracies(metrics, "sex", "cnn", "loao")
+    bal = accuracies(metrics, "has_break", "cnn", "loao", "balanced_accuracy")
+    acc = accuracies(metrics, "has_break", "cnn", "loao")
+    major = majority_baseline(loao, "has_break").dropna()
+    groups = [("sex", sex.tolist(), MODEL_COLOURS["cnn"], 1.0),
+              ("has break\n(balanced)", bal.tolist(), HAS_BREAK, 1.0),
+              ("sex shuffled", accuracies(metrics, "sex", "cnn_shuffled", "loao").tolist(), MODEL_COLOURS["cnn"], LIGHT),
+              ("has break sh.\n(balanced)",
+               accuracies(metrics, "has_break", "cnn_shuffled", "loao", "balanced_accuracy").tolist(), HAS_BREAK, LIGHT),
+              ("has break\n(accuracy)", acc.tolist(), "#40004b", 1.0)]
+    bars(ax, groups, 0.5)
+    x = len(groups) - 1
+    words = f"balanced {100 * bal.mean():.0f} % (chance 50)\naccuracy {100 * acc.mean():.0f} %"
+    if len(major):
+        m = 100 * major.mean()
+        ax.plot([x - 0.5, x + 0.5], [m, m], gid="majority baseline", zorder=3, **MAJORITY)
+        top = max([m] + [100 * v for v in acc.dropna()])  # above the bar's dots
+        ax.text(x + 0.5, top + 2, f"majority\n{m:.0f} %", ha="right", va="bottom", color=MAJORITY["color"])
+        words += f" (maj. {m:.0f})"
+    ax.set_ylim(0, 110)
+    ax.set_yticks(range(0, 101, 20))
+    ax.set_xlabel(words)
+
+
+def comparison_brackets(ax: plt.Axes, comparisons: dict[str, dict] | None) -> None:
+    """Brackets from the first bar (the CNN) to the second and third (ridge, SVM) with the paired tests'
+    p values (``cnn_vs_ridge``, ``cnn_vs_svm``: :func:`paired`), above 100 % (Fig 3E, Fig 5B)."""
     for j, key in ((1, "cnn_vs_ridge"), (2, "cnn_vs_svm")):
         test = (comparisons or {}).get(key) or {}
         if test.get("p") is not None:
             bracket(ax, 0, j, 92 + 12 * j, f"p = {test['p']:.2g} (signed-rank, n = {test['n']})")
     ax.set_ylim(0, 125)
     ax.set_yticks(range(0, 101, 20))
-    ax.set_xlabel("model (light: shuffled labels)")
-    ax.set_title("E  sex, leave-one-animal-out\n(bars: mean ± SEM; dots: held-out animals)")
-    ax = fig.add_subplot(gs[1, 2])
-    bars(ax, [("sex", accuracies(metrics, "sex", "cnn", "loao").tolist(), MODEL_COLOURS["cnn"], 1.0),
-               ("has break", accuracies(metrics, "has_break", "cnn", "loao").tolist(), "#762a83", 1.0),
-               ("sex shuffled", accuracies(metrics, "sex", "cnn_shuffled", "loao").tolist(), MODEL_COLOURS["cnn"], LIGHT),
-               ("has break shuffled", accuracies(metrics, "has_break", "cnn_shuffled", "loao").tolist(), "#762a83", LIGHT)],
-          0.5)
-    ax.set_xlabel("task")
-    ax.set_title("F  has-break task\n(same network)")
-    style.add_title(fig, "3", "The sex CNN: its layers, its learning and its accuracy on single calls")
-    return fig
+
+
+def group_note(pa: pd.DataFrame, chance: float, answered: dict[str, float], p: float | None, method: str,
+               names: dict[str, str] | None = None, panel: str = "D", paper: str = "n.s.") -> str:
+    """One plain sentence on per-animal accuracy by group (Fig 3D: sex), from the data: how many held-out
+    animals of each group are above ``chance`` and their mean, the share of all held-out calls given each
+    answer (``answered``: answer → share), and the groups' rank-sum test (``p``, ``method``) beside the
+    paper's verdict. E.g. "D: 4 of 4 held-out females above chance (mean 59 %), 0 of 4 males (mean 44 %) ..."."""
+    names = names or {"F": "females", "M": "males"}
+    parts = []
+    for i, level in enumerate(group_levels(pa, "sex")):
+        acc = pa.loc[pa["sex"].astype(str) == level, "accuracy"].astype(float)
+        held = "held-out " if i == 0 else ""
+        parts.append(f"{int((acc > chance).sum())} of {len(acc)} {held}{names.get(level, level)}"
+                     f"{' above chance' if i == 0 else ''} (mean {100 * acc.mean():.0f} %)")
+    text = f"{panel}: " + ", ".join(parts)
+    if answered:
+        top = max(answered, key=answered.get)
+        word = {"F": "female", "M": "male"}.get(top, top)
+        text += f"; the network answered \"{word}\" for {100 * answered[top]:.0f} % of all held-out calls"
+    if p is not None and np.isfinite(p):
+        text += f"; accuracy by sex: rank-sum p = {p:.2g} ({method}; the paper: {paper})"
+    return text + "."
+
+
+def near_one_class(metrics: pd.DataFrame, task: str, model: str, share: float = 0.95) -> pd.DataFrame:
+    """Leave-one-animal-out folds whose test set (one animal, one class) got one answer for at least ``share``
+    of its calls: accuracy ≤ 1 - share (nearly all called another class) or ≥ share. Columns ``fold``,
+    ``accuracy``, ``C`` (the nested choice of the regularisation, where recorded)."""
+    m = metrics[(metrics["task"] == task) & (metrics["model"] == model) & (metrics["split"] == "loao")]
+    rows = []
+    for r in m.itertuples():
+        present = [c for c, v in (r.per_class_accuracy if isinstance(r.per_class_accuracy, dict) else {}).items()
+                   if v is not None]
+        acc = float(r.accuracy)
+        if len(present) == 1 and np.isfinite(acc) and (acc <= 1 - share or acc >= share):
+            h = getattr(r, "hyperparameter", None)
+            rows.append({"fold": r.fold, "accuracy": acc, "C": h.get("value") if isinstance(h, dict) else None})
+    return pd.DataFrame(rows, columns=["fold", "accuracy", "C"]).sort_values("fold", ignore_index=True)
+
+
+def one_class_note(folds: pd.DataFrame, n: int, name: str, what: str = "class", panel: str = "B",
+                   share: float = 0.95) -> str:
+    """"B: the SVM called ≥ 95 % of the calls of 3 of 6 held-out animals the other strain (accuracy CL01
+    0.6 %, ...); its C, chosen by the nested search on those folds: 0.01, 0.0001, 0.0001." ("" when no fold
+    was so; ``folds``: :func:`near_one_class`)."""
+    if not len(folds):
+        return ""
+    nb = "\u00a0"  # a number and its unit stay on one line
+    each = ", ".join(f"{r.fold}{nb}{100 * r.accuracy:.1f}{nb}%" for r in folds.itertuples())
+    side = ("the other " if (folds["accuracy"] < 0.5).all() else "their own " if (folds["accuracy"] > 0.5).all()
+            else "one ") + what
+    text = (f"{panel}: the {name} called ≥{nb}{100 * share:.0f}{nb}% of the calls of {len(folds)} of {n} held-out "
+            f"animals {side} (accuracy {each})")
+    cs = [f"{c:g}" for c in folds["C"] if c is not None and np.isfinite(c)]
+    if cs:
+        text += f"; its C, chosen by the nested search on those folds: {', '.join(cs)}"
+    return text + "."
 
 
 PROPERTY_KEY = [("share of calls", {"ls": "", "marker": "s", "color": "#9ecae1"}),
@@ -408,9 +518,11 @@ def plot_fig4(metrics: pd.DataFrame, labels: dict[str, pd.Series], coefs: pd.Ser
 
 
 @style.styled
-def plot_fig5(metrics: pd.DataFrame, pa: pd.DataFrame, dataset: str) -> plt.Figure:
-    """A per-animal strain CNN accuracy (LOAO); B CNN vs ridge vs SVM with shuffled controls.
-    ``dataset``: see :func:`plot_fig3`."""
+def plot_fig5(metrics: pd.DataFrame, pa: pd.DataFrame, dataset: str,
+              comparisons: dict[str, dict] | None = None) -> plt.Figure:
+    """A per-animal strain CNN accuracy (LOAO); B CNN vs ridge vs SVM with shuffled controls and the paired
+    tests (``comparisons``: ``cnn_vs_ridge``, ``cnn_vs_svm`` as :func:`paired` returns them; Fig 3E's
+    brackets). ``dataset``: see :func:`plot_fig3`."""
     fig, axes = plt.subplots(1, 2, figsize=(style.PRINT_WIDTH_IN, 3.6),
                              gridspec_kw={"wspace": 0.3, "bottom": 0.27, "top": 0.78, "left": 0.08, "right": 0.98})
     levels = group_levels(pa, "strain")
@@ -421,6 +533,7 @@ def plot_fig5(metrics: pd.DataFrame, pa: pd.DataFrame, dataset: str) -> plt.Figu
                                   ("DNN sh.", "cnn_shuffled", LIGHT), ("Ridge sh.", "ridge_shuffled", LIGHT),
                                   ("SVM sh.", "svm_shuffled", LIGHT)]]
     bars(axes[1], groups, 0.5)
+    comparison_brackets(axes[1], comparisons)
     axes[1].set_xlabel("model (sh.: shuffled labels)")
     axes[1].set_title("B  strain: DNN vs ridge vs SVM\n(leave-one-animal-out)")
     style.add_title(fig, "5", "The emitter's strain from single calls")
