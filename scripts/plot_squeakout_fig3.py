@@ -16,7 +16,8 @@ def main(smk):
         names = [str(n) for n in z["example_names"]]
         examples = {n: z[f"example_{i}"] for i, n in enumerate(names)}
     truth = data["truth"][rows] if data["truth"] is not None else None
-    plot_refinement(steps, data["images"][rows], truth, examples, smk.output[0], smk.params.note)
+    n_noise = int((data["meta"]["kind"] == "noise").sum())  # the crops noise_empty_pct is over
+    plot_refinement(steps, data["images"][rows], truth, examples, smk.output[0], smk.params.note, n_noise=n_noise)
 
 
 main(snakemake)  # noqa: F821
