@@ -1,14 +1,13 @@
 """Figures 3, 4, 5, S1, S2 (Ivanenko et al. 2020) and their numbers, from per-fold results files.
 
-Every function here reads what the training rules wrote (``results/train/.../*.metrics.json`` and
-``*.predictions.parquet``) — nothing is trained or typed in. Colours as in the paper: female red, male blue;
-DNN red, ridge blue, SVM green; shuffled-label controls in light shades; chance as a grey line.
+Every number here comes from what the training rules wrote (``results/train/.../*.metrics.json`` and
+``*.predictions.parquet``), read by :mod:`usvflow.figures.results` — nothing is trained or typed in. Colours as
+in the paper: female red, male blue; DNN red, ridge blue, SVM green; shuffled-label controls in light shades;
+chance as a grey line.
 """
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from typing import Any, Sequence
 
 import matplotlib
@@ -20,164 +19,29 @@ import pandas as pd  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 
 from ..report import paper  # noqa: E402
-from ..report.stats import binomial_vs_chance, signed_rank  # noqa: E402
-from ..report.summary import mean_sem, median_sem  # noqa: E402
 from . import schematic, style  # noqa: E402
 from .bars import bars, bracket, group_legend, group_levels, per_animal_bars  # noqa: E402
 from .curves import learning_curve_panels  # noqa: E402
+from .results import (  # noqa: E402,F401  (re-exported: scripts read results through here)
+    accuracies,
+    answered_shares,
+    chosen_regularisation,
+    majority_baseline,
+    med,
+    paired,
+    paired_text,
+    pct,
+    per_animal,
+    read_metrics,
+    read_predictions,
+    summary_of,
+    vs_chance,
+)
 
 MODEL_COLOURS = {"cnn": "#b2182b", "dnn9": "#b2182b", "semiconv": "#b2182b", "ridge": "#2166ac",
                  "svm": "#1a9850"}
 LIGHT = 0.35
 PAPER = paper.IVANENKO_2020  # the published values (text of the paper), shown beside ours
-
-
-# --------------------------------------------------------------------------------------------- reading
-
-
-def read_metrics(paths: Sequence[str | Path]) -> pd.DataFrame:
-    """One row per metrics.json (folds skipped by the classical stage keep accuracy NaN)."""
-    rows = []
-    for p in paths:
-        if not str(p).endswith(".json"):
-            continue
-        with open(p) as fh:
-            m = json.load(fh)
-        m["path"] = str(p)
-        rows.append(m)
-    cols = ["task", "split", "fold", "model", "shuffled", "accuracy", "chance", "n_test", "n_train",
-            "per_class_accuracy", "classes", "balanced_accuracy"]
-    df = pd.DataFrame(rows)
-    for c in cols:
-        if c not in df:
-            df[c] = np.nan
-    df["accuracy"] = pd.to_numeric(df["accuracy"], errors="coerce")
-    return df
-
-
-def read_predictions(paths: Sequence[str | Path]) -> pd.DataFrame:
-    """All predictions.parquet files, with ``task, split, fold, model`` from their paths."""
-    frames = []
-    for p in paths:
-        p = Path(p)
-        if not p.name.endswith(".predictions.parquet"):
-            continue
-        df = pd.read_parquet(p)
-        task, split, fold = p.parts[-4], p.parts[-3], p.parts[-2]
-        df = df.assign(task=task, split=split, fold=fold, model=p.name.removesuffix(".predictions.parquet"))
-        frames.append(df)
-    if not frames:
-        return pd.DataFrame(columns=["call_uid", "y_true", "y_pred", "score", "task", "split", "fold", "model"])
-    return pd.concat(frames, ignore_index=True)
-
-
-def accuracies(metrics: pd.DataFrame, task: str, model: str, split: str | None = None,
-               column: str = "accuracy") -> pd.Series:
-    """Fold accuracies (or ``balanced_accuracy``: mean of per-class accuracies) of one (task, model)."""
-    m = metrics[(metrics["task"] == task) & (metrics["model"] == model)]
-    if split is not None:
-        m = m[m["split"] == split]
-    return pd.to_numeric(m.set_index("fold")[column], errors="coerce").astype(float).sort_index()
-
-
-def majority_baseline(metrics: pd.DataFrame, task: str, model: str = "cnn") -> pd.Series:
-    """Per fold, the accuracy of always answering the most common value of its test calls: the baseline a
-    skewed property task's accuracy must beat (84 % of calls have no break; chance 1/K would be 25 %)."""
-    m = metrics[(metrics["task"] == task) & (metrics["model"] == model)]
-    if "class_counts_test" not in m:
-        return pd.Series(dtype=float)
-    share = [max(c) / sum(c) if isinstance(c, (list, tuple, np.ndarray)) and sum(c) > 0 else np.nan
-             for c in m["class_counts_test"]]
-    return pd.Series(share, index=m["fold"].to_numpy(), dtype=float).sort_index()
-
-
-def chosen_regularisation(metrics: pd.DataFrame, task: str, model: str) -> float | None:
-    """The value of a classical model's regularisation chosen most often over its folds (nested
-    leave-one-animal-out; ties: the larger, i.e. stronger for ridge); None when no fold recorded one."""
-    m = metrics[(metrics["task"] == task) & (metrics["model"] == model)]
-    if "hyperparameter" not in m:
-        return None
-    values = [h["value"] for h in m["hyperparameter"] if isinstance(h, dict) and h.get("value") is not None]
-    if not values:
-        return None
-    counts = pd.Series(values).value_counts()
-    return float(max(counts[counts == counts.max()].index))
-
-
-def per_animal(predictions: pd.DataFrame, table: pd.DataFrame, model: str, chance: float) -> pd.DataFrame:
-    """Accuracy per animal over its test calls (all folds pooled), with a one-sided binomial test vs chance."""
-    p = predictions[predictions["model"] == model].merge(table[["call_uid", "animal", "sex", "strain"]],
-                                                           on="call_uid", how="left")
-    rows = []
-    for animal, g in p.groupby("animal"):
-        n, k = len(g), int((g["y_true"] == g["y_pred"]).sum())
-        rows.append({"animal": animal, "sex": g["sex"].iloc[0], "strain": g["strain"].iloc[0], "n": n,
-                     "correct": k, "accuracy": k / n if n else np.nan,
-                     "p_binomial": binomial_vs_chance(k, n, chance)})
-    return pd.DataFrame(rows, columns=["animal", "sex", "strain", "n", "correct", "accuracy", "p_binomial"])
-
-
-def answered_shares(metrics: pd.DataFrame, predictions: pd.DataFrame, task: str, model: str) -> dict[str, float]:
-    """The share of all test calls (every fold pooled) given each answer, by class name (the metrics'
-    ``classes``: index → name), e.g. ``{"F": 0.58, "M": 0.42}``; {} without predictions or class names."""
-    m = metrics[(metrics["task"] == task) & (metrics["model"] == model)]
-    p = predictions[predictions["model"] == model] if "model" in predictions else predictions.iloc[:0]
-    if "task" in p:
-        p = p[p["task"] == task]
-    classes = next((c for c in m["classes"] if isinstance(c, (list, tuple, np.ndarray))), None) if len(m) else None
-    if classes is None or not len(p):
-        return {}
-    names = dict(enumerate(str(c) for c in classes))
-    shares = p["y_pred"].map(names).value_counts(normalize=True)
-    return {str(k): float(v) for k, v in shares.items()}
-
-
-# --------------------------------------------------------------------------------------------- statistics
-
-
-def vs_chance(acc: Sequence[float], chance: float) -> float:
-    """One-sided Wilcoxon signed-rank p that fold accuracies exceed chance (exact at small n)."""
-    a = np.asarray(acc, float)
-    a = a[np.isfinite(a)] - chance
-    if a.size == 0 or np.all(a == 0):
-        return float("nan")
-    return float(signed_rank(a, alternative="greater").p)
-
-
-def paired(a: pd.Series, b: pd.Series) -> dict[str, Any]:
-    """Wilcoxon signed-rank of two models over their common folds (two-sided, exact at small n): p, n,
-    mean and median of the per-fold difference ``a - b``, and which null distribution gave p."""
-    common = a.dropna().index.intersection(b.dropna().index)
-    if len(common) < 2:
-        return {"p": None, "n": int(len(common))}
-    r = signed_rank(a[common].to_numpy(), b[common].to_numpy())
-    diff = (a[common] - b[common]).to_numpy(float)
-    return {"p": r.p, "n": int(len(common)), "mean_difference": float(diff.mean()),
-            "median_difference": float(np.median(diff)), "method": r.method}
-
-
-def paired_text(test: dict[str, Any]) -> str:
-    """``p = 0.0078 (exact signed-rank, n = 8; median difference +12.3 points)`` for the summary."""
-    if test.get("p") is None:
-        return f"not testable (n = {test.get('n', 0)} common folds)"
-    return (f"p = {test['p']:.2g} ({test.get('method', '')} signed-rank, n = {test['n']}; median difference "
-            f"{100 * test['median_difference']:+.1f} points)")
-
-
-def summary_of(acc: Sequence[float]) -> dict[str, Any]:
-    a = np.asarray([v for v in acc if v is not None and np.isfinite(v)], float)
-    return {"n": int(a.size), "mean": float(a.mean()) if a.size else None,
-            "sem": float(a.std(ddof=1) / np.sqrt(a.size)) if a.size > 1 else None,
-            "median": float(np.median(a)) if a.size else None, "values": a.tolist()}
-
-
-def pct(acc: Sequence[float]) -> str:
-    return mean_sem(list(acc))
-
-
-def med(acc: Sequence[float]) -> str:
-    """Median ± SEM with the mean beside it (the paper's form for Fig 3D/E and S1)."""
-    return median_sem(list(acc))
 
 
 # --------------------------------------------------------------------------------------------- drawing
@@ -593,7 +457,7 @@ def supplementary_figure(table: pd.DataFrame, loao: Sequence[str], random: Seque
         "individual_above_chance": int((pa_ind["p_binomial"] < 0.05).sum()),
     }
 
-    def med(pa: pd.DataFrame) -> str:
+    def across(pa: pd.DataFrame) -> str:
         return f"{pa['accuracy'].median() * 100:.1f} % median across animals; mean {pct(pa['accuracy'])}"
 
     sex = task == "sex"
@@ -601,11 +465,11 @@ def supplementary_figure(table: pd.DataFrame, loao: Sequence[str], random: Seque
         {"quantity": f"{figure}A: animals above chance (binomial p < 0.05), leave-one-animal-out",
          "paper": PAPER["sex_above_chance"] if sex else "—", "ours": f"{values['loao_above_chance']}/{len(pa_loao)} animals"},
         {"quantity": f"{figure}B: {task} CNN, random test sets", "paper": PAPER["sex_random" if sex else "strain_random"],
-         "ours": med(pa_rand)},
-        {"quantity": f"{figure}B: same, shuffled labels", "paper": "chance (50 %)", "ours": med(pa_rand_sh)},
+         "ours": across(pa_rand)},
+        {"quantity": f"{figure}B: same, shuffled labels", "paper": "chance (50 %)", "ours": across(pa_rand_sh)},
         {"quantity": f"{figure}C: individual identity CNN (chance {100 / n_animals:.1f} %)",
-         "paper": PAPER["individual"] if sex else "above chance for almost all animals", "ours": med(pa_ind)},
-        {"quantity": f"{figure}C: same, shuffled labels", "paper": "chance", "ours": med(pa_ind_sh)},
+         "paper": PAPER["individual"] if sex else "above chance for almost all animals", "ours": across(pa_ind)},
+        {"quantity": f"{figure}C: same, shuffled labels", "paper": "chance", "ours": across(pa_ind_sh)},
     ]
     return fig, values, rows
 
@@ -619,8 +483,8 @@ def ridge_coefficients(features: pd.DataFrame, columns: Sequence[str], names: di
     X = features[list(columns)].to_numpy(float)
     ok = y >= 0
     X, y = X[ok], y[ok]
-    med = np.nan_to_num(np.nanmedian(X, axis=0))
-    X = np.where(np.isfinite(X), X, med)
+    fill = np.nan_to_num(np.nanmedian(X, axis=0))
+    X = np.where(np.isfinite(X), X, fill)
     sd = X.std(axis=0)
     X = (X - X.mean(axis=0)) / np.where(sd > 0, sd, 1.0)
     coef = Ridge(alpha=alpha).fit(X, y.astype(float)).coef_
