@@ -33,6 +33,8 @@ ACTIVATION_LABEL = "activation ÷ the layer's max (grey: no unit)"
 # An FC layer's units fill a near-square grid; the cells past the last unit are grey, not a colour of the scale.
 UNITS_CMAP = plt.get_cmap("magma").with_extremes(bad="0.8")
 RECONSTRUCTION_LABEL = "reconstruction ÷ its max |value|"
+FIG6_HEIGHT_IN = 7.68  # with the data tag, the title and the note below: one page (8.75 in)
+FIG6_NOTE_WIDTH = 145  # characters per line of the note at the minimum printed size
 
 
 def _activation_image(act: np.ndarray) -> np.ndarray:
@@ -107,14 +109,15 @@ def _example_block(fig: plt.Figure, spec, examples: dict[str, dict[str, Any]], k
 
 
 def _curve(ax: plt.Axes, summary: pd.DataFrame, measure: str, ylabel: str, title: str,
-           across: bool = False) -> None:
-    """Mean ± 2 SEM per layer and sex (the paper's error bars)."""
+           across: bool = False, labels: dict[str, str] | None = None) -> None:
+    """Mean ± 2 SEM per layer and sex (the paper's error bars; :func:`fig6_note` says so on the figure).
+    ``labels``: the legend entry per sex (default: the sex, with "→ other sex" for ``across``)."""
     s = summary[summary["measure"] == measure]
     layers = s.sort_values("layer_index")["layer"].unique()
     for sex, colour in SEX_COLOUR.items():
         d = s[s["sex"] == sex].sort_values("layer_index")
         if len(d):
-            label = SEX_NAME[sex] + (" → other sex" if across else "")
+            label = (labels or {}).get(sex, SEX_NAME[sex] + (" → other sex" if across else ""))
             ax.errorbar(d["layer_index"], d["mean"], yerr=2 * d["sem"].fillna(0), color=ACROSS if across else colour,
                         marker="o" if sex == "F" else "s", ms=3, lw=1, capsize=2, label=label,
                         ls="--" if across and sex == "M" else "-")
@@ -124,6 +127,43 @@ def _curve(ax: plt.Axes, summary: pd.DataFrame, measure: str, ylabel: str, title
     ax.set_title(title)
 
 
+# Fig 6D's four lines, as pattern_correlation (usvflow.interpret.activations) computes them: each held-out call
+# against the reference calls of its fold's training animals, of its own sex (within) or of the other (across).
+WITHIN_LABELS = {"F": "female vs other females", "M": "male vs other males"}
+ACROSS_LABELS = {"F": "female vs males", "M": "male vs females"}
+
+
+def _legend_above(ax: plt.Axes, handles: list | None = None) -> None:
+    """The panel's legend above its axes in two columns, under a one-line title, clear of the lines and of
+    reference lines (inside, "best" sat on them: Fig 6G's on the paper's 0.40)."""
+    kw = {"handles": handles} if handles is not None else {}
+    legend = ax.legend(frameon=False, ncol=2, loc="lower left", bbox_to_anchor=(0, 1.0), borderaxespad=0.3,
+                       borderpad=0.0, handlelength=1.8, columnspacing=1.2, **kw)
+    rows = max(2, int(np.ceil(len(legend.get_texts()) / 2)))  # the same title height in every panel
+    fontsize = legend.get_texts()[0].get_fontsize() if rows else 0
+    ax.set_title(ax.get_title(loc="left"), pad=6 + 1.45 * fontsize * rows)
+
+
+def _n_text(summary: pd.DataFrame, measure: str) -> str:
+    """'880 F, 795 M': the calls behind a measure's points (the largest n over layers, per sex)."""
+    d = summary[summary["measure"] == measure]
+    return ", ".join(f"{int(d.loc[d['sex'] == s, 'n'].max())} {s}" for s in ("F", "M") if (d["sex"] == s).any())
+
+
+def fig6_note(summary: pd.DataFrame, values: dict[str, Any]) -> str:
+    """What C, D, G and H's points and error bars are, and what D's lines average; from the summary's n."""
+    folds = values.get("n_folds")
+    deconv = _n_text(summary, "deconv_stim_corr")
+    return (f"C, D, G, H: mean over held-out calls ({_n_text(summary, 'sparsity')}"
+            + (f"; G, H: {deconv} deconvolved" if deconv else "")
+            + "), each through the network of its own leave-one-animal-out fold"
+            + (f" ({folds} folds)" if folds else "") + "; error bars ± 2 SEM over those calls. "
+            "D: a call's activation pattern (centred on the references' mean) correlated with reference calls of "
+            "its fold's training animals, averaged over those of its own sex (red, blue) or of the other sex "
+            "(purple). The purple lines average different calls through different networks (female calls vs male "
+            "references; male calls vs female references), so they need not be equal.")
+
+
 @style.styled
 def plot_fig6(summary: pd.DataFrame, examples: dict[str, dict[str, Any]], values: dict[str, Any],
               subtitle: str) -> plt.Figure:
@@ -131,43 +171,47 @@ def plot_fig6(summary: pd.DataFrame, examples: dict[str, dict[str, Any]], values
     correlation; E the examples again, F their deconvolution reconstructions per layer; G reconstruction–stimulus correlation;
     H within-layer similarity of the reconstructions. ``values`` and ``subtitle`` are kept for the callers;
     the data tag is added when the figure is saved (:func:`usvflow.figures.style.script_figures`)."""
-    fig = plt.figure(figsize=(style.PRINT_WIDTH_IN, 8.15))  # with the tag and title: one page (8.75 in)
+    fig = plt.figure(figsize=(style.PRINT_WIDTH_IN, FIG6_HEIGHT_IN))  # with tag, title, note: one page
     blocks = [b for b in (("activations", ("A  inputs", "B  activation per layer (conv: mean over channels; "
                                                        "FC: units)")),
                           ("reconstructions", ("E  inputs", "F  deconvolution of each layer's activity back to "
                                                             "the input")))
               if examples]
     # rows in the papers' order: A B (activations), C D (their measures), E F (deconvolution), G H (its measures)
-    outer = fig.add_gridspec(4, 1, height_ratios=[1, 0.75, 1, 0.75], hspace=1.15, top=0.93, bottom=0.075,
+    outer = fig.add_gridspec(4, 1, height_ratios=[1, 0.75, 1, 0.75], hspace=1.25, top=0.93, bottom=0.085,
                              left=0.1, right=0.92)
     for b, (key, header) in enumerate(blocks):
         _example_block(fig, outer[2 * b], examples, key, header)
     curves = {(r, c): outer[2 * r + 1].subgridspec(1, 2, wspace=0.35)[0, c] for r in (0, 1) for c in (0, 1)}
     ax = fig.add_subplot(curves[0, 0])
-    _curve(ax, summary, "sparsity", "1 − active/total", "C  sparsity\n(dotted: units that see sound)")
+    _curve(ax, summary, "sparsity", "1 − active/total", "C  sparsity")
     for sex, colour in SEX_COLOUR.items():  # units whose receptive field holds sound only
         d = summary[(summary["measure"] == "sparsity_seen") & (summary["sex"] == sex)].sort_values("layer_index")
         ax.plot(d["layer_index"], d["mean"], ls=":", color=colour, lw=1)
-    ax.legend(frameon=False)
+    handles = ax.get_legend_handles_labels()[0]
+    handles.append(Line2D([], [], ls=":", color="0.3", lw=1, label="dotted: units that see sound"))
+    _legend_above(ax, handles)
     ax = fig.add_subplot(curves[0, 1])
-    _curve(ax, summary, "within_corr", "correlation", "D  correlation within and across sex")
-    _curve(ax, summary, "across_corr", "correlation", "D  correlation within and across sex", across=True)
+    _curve(ax, summary, "within_corr", "correlation", "D  correlation within and across sex",
+           labels=WITHIN_LABELS)
+    _curve(ax, summary, "across_corr", "correlation", "D  correlation within and across sex", across=True,
+           labels=ACROSS_LABELS)
     ax.axhline(0, color="k", lw=0.5)
-    # Four entries: above the axes, under the title, clear of the lines (inside, "best" sat on them).
-    ax.legend(frameon=False, ncol=2, loc="lower left", bbox_to_anchor=(0, 1.0), borderaxespad=0.3,
-              borderpad=0.0, handlelength=1.8, columnspacing=1.2)
-    ax.set_title(ax.get_title(loc="left"), pad=30)
+    _legend_above(ax)
     ax = fig.add_subplot(curves[1, 0])
-    _curve(ax, summary, "deconv_stim_corr", "correlation", "G  reconstruction vs stimulus\n"
-           f"(dotted: paper's plateau, M {paper.FIG6_DECONV_PLATEAU['M']:.2f}, "
-           f"F {paper.FIG6_DECONV_PLATEAU['F']:.2f})")
+    _curve(ax, summary, "deconv_stim_corr", "correlation", "G  reconstruction vs stimulus")
+    handles = ax.get_legend_handles_labels()[0]
     for sex, ref in paper.FIG6_DECONV_PLATEAU.items():
         ax.axhline(ref, color=SEX_COLOUR[sex], lw=0.6, ls=":")
-    ax.legend(frameon=False)
+    handles += [Line2D([], [], color=SEX_COLOUR[s], lw=0.6, ls=":",
+                       label=f"paper's plateau, {s} {paper.FIG6_DECONV_PLATEAU[s]:.2f}")
+                for s in ("F", "M") if s in paper.FIG6_DECONV_PLATEAU]
+    _legend_above(ax, handles)
     ax = fig.add_subplot(curves[1, 1])
     _curve(ax, summary, "deconv_similarity", "correlation", "H  similarity between units")
-    ax.legend(frameon=False)
+    _legend_above(ax)
     style.add_title(fig, "6", "Structure of the sex CNN's activity and representation")
+    style.add_note(fig, fig6_note(summary, values), width=FIG6_NOTE_WIDTH, color="k")
     return fig
 
 
