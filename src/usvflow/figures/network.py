@@ -215,6 +215,11 @@ def plot_fig6(summary: pd.DataFrame, examples: dict[str, dict[str, Any]], values
     return fig
 
 
+# Fig 7A: the circles round the most sex-dominated cluster's calls (points², points); big enough to see at print
+# size around the map's dots (at 6 and 0.3 they vanished under them).
+CIRCLE_SIZE, CIRCLE_WIDTH = 16.0, 0.6
+
+
 def _sex_colours(calls: pd.DataFrame) -> np.ndarray:
     return np.where(calls["sex"].to_numpy() == "M", MALE, FEMALE)
 
@@ -247,13 +252,37 @@ def _density_panels(fig: plt.Figure, spec, grid: dict[str, np.ndarray]) -> None:
         style.colorbar(fig, im, ax, label, fraction=0.08, pad=0.04)
 
 
+# What the simulator's noise label of a call (usvflow.features.noise.truth_noise) means, in a reader's words.
+NOISE_WORDS = {"none": "no noise", "click": "on click", "movement": "on movement", "burst": "on burst",
+               "unmatched": "no true call"}
+NOISE_MEANING = {"no noise": "no simulated noise event (click, movement, burst) overlaps the call",
+                 "no true call": "the detection matches no simulated call",
+                 "noise-like": "its image is noise-like (criterion below)", "tonal": "its image is not noise-like"}
+
+
 def _noise_word(noise: pd.DataFrame, row: int) -> str:
     """An example's noise label: the simulator's (the noise event its true call overlaps) where known, else
     the image measure's."""
     truth = noise["truth"].iloc[row] if "truth" in noise else np.nan
     if isinstance(truth, str):
-        return "clean" if truth == "none" else truth
+        return NOISE_WORDS.get(truth, f"on {truth}")
     return "noise-like" if bool(noise["noise_like"].iloc[row]) else "tonal"
+
+
+def _picked(values: dict[str, Any]) -> list[tuple[int, str]]:
+    """B's examples, (image row, "outside" or "cluster"), at most five: the outside ones first."""
+    rows_in = values.get("example_rows_inside", [])
+    rows_out = values.get("example_rows_outside", [])
+    return ([(r, "outside") for r in rows_out] + [(r, "cluster") for r in rows_in])[:5]
+
+
+def noise_key(values: dict[str, Any], noise: pd.DataFrame | None) -> str:
+    """What B's noise labels mean, for the labels shown: "B: 'no noise event': no simulated noise event ..."."""
+    if noise is None:
+        return ""
+    words = list(dict.fromkeys(_noise_word(noise, row) for row, _ in _picked(values)))
+    parts = [f"'{w}': {NOISE_MEANING.get(w, 'the call overlaps this simulated noise event')}" for w in words]
+    return "B: " + "; ".join(parts) + "." if parts else ""
 
 
 def _examples(fig: plt.Figure, spec, calls: pd.DataFrame, images: np.ndarray, values: dict[str, Any],
@@ -262,23 +291,27 @@ def _examples(fig: plt.Figure, spec, calls: pd.DataFrame, images: np.ndarray, va
     its noise label (``noise``: see :func:`plot_fig7`)."""
     rows_in = values.get("example_rows_inside", [])
     rows_out = values.get("example_rows_outside", [])
-    picked = ([(r, "outside") for r in rows_out] + [(r, "cluster") for r in rows_in])[:5]
+    picked = _picked(values)
     # side by side, each call image near square (stacked full-width strips flattened every call into a line)
     n = max(1, len(picked))
-    sub = spec.subgridspec(1, n + 1, wspace=0.1, width_ratios=[0.4] + [1] * n)  # left: room for A's z label
+    sub = spec.subgridspec(1, n + 1, wspace=0.3, width_ratios=[0.4] + [1] * n)  # left: room for A's z label
     first = None
+    best = values.get("dominant_cluster")
     for i, (row, where) in enumerate(picked):
         ax = fig.add_subplot(sub[0, i + 1], sharex=first, sharey=first)
         first = first or ax
         sex = calls.loc[calls["row"] == row, "sex"]
         ax.imshow(images[row], origin="lower", aspect="auto", cmap="gray_r", extent=IMAGE_EXTENT,
                   interpolation="nearest")
-        tag = where if noise is None else f"{where}:\n{_noise_word(noise, row)}"
+        place = "outside" if where == "outside" else f"cluster {best}"
+        tag = place if noise is None else f"{place}:\n{_noise_word(noise, row)}"
         ax.set_title(tag, loc="center", fontweight="bold", color=SEX_COLOUR.get(sex.iloc[0] if len(sex) else "", "k"))
-        ax.set_xticks([0, 100])
+        ax.set_xticks([0, 50, 100], ["0", "50", "100"])
+        for label, align in zip(ax.get_xticklabels(), ("left", "center", "right")):
+            label.set_horizontalalignment(align)  # inside the image: one example's 100 not beside the next's 0
         ax.set_yticks([25, 75, 125])
-        if i:
-            ax.tick_params(labelleft=False, labelbottom=False)
+        if i:  # the time ticks on every example (the same axes), the frequency ones on the first only
+            ax.tick_params(labelleft=False, labelbottom=True)
             style.exempt(ax, "a call's spectrogram image as in Fig 1B (darker = louder), in the first example's "
                              "axes")
         else:
@@ -392,7 +425,7 @@ def plot_fig7(calls: pd.DataFrame, grid: dict[str, np.ndarray], images: np.ndarr
     ``noise``) each cluster's male share beside its share of noise-like calls. ``noise``: one row per image
     (``noise_like``; ``truth``: the simulated noise event under the call, see
     :func:`usvflow.features.noise.truth_noise`). ``subtitle``: see :func:`plot_fig6`."""
-    fig = plt.figure(figsize=(style.PRINT_WIDTH_IN, 7.3))  # with the tag, title and notes: one page (8.75 in)
+    fig = plt.figure(figsize=(style.PRINT_WIDTH_IN, 7.2))  # with the tag, title and notes: one page (8.75 in)
     # In the paper's order, row by row: A and B; C's three densities; D-G on the map; H, I; the notes.
     gs = fig.add_gridspec(4, 3, height_ratios=[2.0, 1.55, 1.65, 1.7], hspace=0.7, wspace=0.45, top=0.87,
                           bottom=0.12, left=0.06, right=0.94)
@@ -405,8 +438,8 @@ def plot_fig7(calls: pd.DataFrame, grid: dict[str, np.ndarray], images: np.ndarr
     best = values.get("dominant_cluster")
     if best is not None:
         inside = calls[calls["cluster"] == best]
-        ax.scatter(inside["x"], inside["y"], inside["z"], facecolors="none", edgecolors="k", s=6, linewidths=0.3,
-                   **raster)
+        ax.scatter(inside["x"], inside["y"], inside["z"], facecolors="none", edgecolors="k", s=CIRCLE_SIZE,
+                   linewidths=CIRCLE_WIDTH, depthshade=False, **raster)
     _examples(fig, gs[0, 1:], calls, images, values, noise)
     _density_panels(fig, gs[1, :], grid)
     maps = gs[2, :].subgridspec(1, 4, wspace=0.45)
@@ -433,8 +466,12 @@ def plot_fig7(calls: pd.DataFrame, grid: dict[str, np.ndarray], images: np.ndarr
         _cluster_panel(fig.add_subplot(low[0, 1]), table, best, overall)
         noise_text = _noise_line(values, table, best, overall)
         summary += "\n" + textwrap.fill(noise_text, 105) if noise_text else ""
+        key = noise_key(values, noise)
+        summary += "\n" + textwrap.fill(key, 105) if key else ""
     handles = [Line2D([], [], ls="", marker="o", color=SEX_COLOUR[s], label=SEX_NAME[s]) for s in ("F", "M")]
-    handles.append(Line2D([], [], ls="", marker="o", mfc="none", color="k", label=f"cluster {best}"))
+    if best is not None:  # the circles drawn round its calls in A (the legend's marker is theirs)
+        handles.append(Line2D([], [], ls="", marker="o", mfc="none", color="k", mew=CIRCLE_WIDTH,
+                              label=f"cluster {best} (circled in A)"))
     fig.legend(handles=handles, loc="upper right", ncol=3, frameon=False, bbox_to_anchor=(1.0, 1.0),
                title="A, B, D: emitter's sex")
     style.add_note(fig, summary, width=125, color="k", fontsize=style.fontsize_for(fig, 8))
