@@ -218,6 +218,8 @@ def plot_fig6(summary: pd.DataFrame, examples: dict[str, dict[str, Any]], values
 # Fig 7A: the circles round the most sex-dominated cluster's calls (points², points); big enough to see at print
 # size around the map's dots (at 6 and 0.3 they vanished under them).
 CIRCLE_SIZE, CIRCLE_WIDTH = 16.0, 0.6
+FIG7_NOTE_WIDTH = 118  # characters per line of Fig 7's notes (8 pt): the page's width, so they take few lines
+FIG7_HEIGHT_IN, FIG7_NOTE_LINE_IN = 7.3, 8 * 1.2 / 72  # the canvas with up to six lines of notes; one more line
 
 
 def _sex_colours(calls: pd.DataFrame) -> np.ndarray:
@@ -280,8 +282,10 @@ def noise_key(values: dict[str, Any], noise: pd.DataFrame | None) -> str:
     """What B's noise labels mean, for the labels shown: "B: 'no noise event': no simulated noise event ..."."""
     if noise is None:
         return ""
-    words = list(dict.fromkeys(_noise_word(noise, row) for row, _ in _picked(values)))
-    parts = [f"'{w}': {NOISE_MEANING.get(w, 'the call overlaps this simulated noise event')}" for w in words]
+    meanings: dict[str, list[str]] = {}
+    for w in dict.fromkeys(_noise_word(noise, row) for row, _ in _picked(values)):
+        meanings.setdefault(NOISE_MEANING.get(w, "the call overlaps that simulated noise event"), []).append(f"'{w}'")
+    parts = [f"{', '.join(words)}: {meaning}" for meaning, words in meanings.items()]
     return "B: " + "; ".join(parts) + "." if parts else ""
 
 
@@ -341,7 +345,7 @@ def _knn_panel(ax: plt.Axes, values: dict[str, Any]) -> None:
                label="shuffled labels", zorder=3)
     for x, o in zip(xs, ours):
         if o is None or not np.isfinite(o):
-            ax.text(x - 0.2, 2, "too few calls", ha="center", rotation=90)
+            ax.text(x - 0.2, 2, "too few\ncalls", ha="center", va="bottom")  # low: clear of the key above
     ax.set_xticks(xs, names, rotation=30, ha="right", rotation_mode="anchor")
     style.label_axes(ax, "calls decoded", f"{values.get('knn_k', 1)}-NN accuracy (%)")
     ax.set_ylim(0, 135)
@@ -425,7 +429,22 @@ def plot_fig7(calls: pd.DataFrame, grid: dict[str, np.ndarray], images: np.ndarr
     ``noise``) each cluster's male share beside its share of noise-like calls. ``noise``: one row per image
     (``noise_like``; ``truth``: the simulated noise event under the call, see
     :func:`usvflow.features.noise.truth_noise`). ``subtitle``: see :func:`plot_fig6`."""
-    fig = plt.figure(figsize=(style.PRINT_WIDTH_IN, 7.2))  # with the tag, title and notes: one page (8.75 in)
+    best = values.get("dominant_cluster")
+    table, overall, summary = None, None, _summary_lines(values, best, FIG7_NOTE_WIDTH)
+    if noise is not None and len(calls):
+        table = cluster_noise(calls, noise)
+        rows = noise.iloc[calls["row"]]
+        truth = rows["truth"] if "truth" in rows else pd.Series(np.nan, index=rows.index)
+        overall = {"male": 100 * calls["sex"].eq("M").mean(), "noise_like": 100 * rows["noise_like"].mean(),
+                   "truth_noise": 100 * truth.map(lambda t: np.nan if not isinstance(t, str) else t != "none")
+                   .astype(float).mean()}
+        noise_text = _noise_line(values, table, best, overall)
+        summary += "\n" + textwrap.fill(noise_text, FIG7_NOTE_WIDTH) if noise_text else ""
+        key = noise_key(values, noise)
+        summary += "\n" + textwrap.fill(key, FIG7_NOTE_WIDTH) if key else ""
+    # with the tag, the title and the notes: one page (8.75 in); the panels give up what notes past six lines take
+    extra = max(0, summary.count("\n") + 1 - 6) * FIG7_NOTE_LINE_IN
+    fig = plt.figure(figsize=(style.PRINT_WIDTH_IN, FIG7_HEIGHT_IN - extra))
     # In the paper's order, row by row: A and B; C's three densities; D-G on the map; H, I; the notes.
     gs = fig.add_gridspec(4, 3, height_ratios=[2.0, 1.55, 1.65, 1.7], hspace=0.7, wspace=0.45, top=0.87,
                           bottom=0.12, left=0.06, right=0.94)
@@ -435,7 +454,6 @@ def plot_fig7(calls: pd.DataFrame, grid: dict[str, np.ndarray], images: np.ndarr
 
     ax, _ = panel3d(fig, gs[0, 0], shuffled, _sex_colours(shuffled), "A  t-SNE of spectrograms", calls, **raster)
     ax.set_box_aspect(None, zoom=0.95)
-    best = values.get("dominant_cluster")
     if best is not None:
         inside = calls[calls["cluster"] == best]
         ax.scatter(inside["x"], inside["y"], inside["z"], facecolors="none", edgecolors="k", s=CIRCLE_SIZE,
@@ -455,19 +473,8 @@ def plot_fig7(calls: pd.DataFrame, grid: dict[str, np.ndarray], images: np.ndarr
         style.colorbar(fig, sc, ax, title.split("  ")[1], unit, fraction=0.06, pad=0.2, shrink=0.7)
     low = gs[3, :].subgridspec(1, 2, wspace=0.4, width_ratios=[1, 2])  # H's two-line title clear of I's y label
     _knn_panel(fig.add_subplot(low[0, 0]), values)
-    table, summary = None, _summary_lines(values, best)
-    if noise is not None and len(calls):
-        table = cluster_noise(calls, noise)
-        rows = noise.iloc[calls["row"]]
-        truth = rows["truth"] if "truth" in rows else pd.Series(np.nan, index=rows.index)
-        overall = {"male": 100 * calls["sex"].eq("M").mean(), "noise_like": 100 * rows["noise_like"].mean(),
-                   "truth_noise": 100 * truth.map(lambda t: np.nan if not isinstance(t, str) else t != "none")
-                   .astype(float).mean()}
+    if table is not None:
         _cluster_panel(fig.add_subplot(low[0, 1]), table, best, overall)
-        noise_text = _noise_line(values, table, best, overall)
-        summary += "\n" + textwrap.fill(noise_text, 105) if noise_text else ""
-        key = noise_key(values, noise)
-        summary += "\n" + textwrap.fill(key, 105) if key else ""
     handles = [Line2D([], [], ls="", marker="o", color=SEX_COLOUR[s], label=SEX_NAME[s]) for s in ("F", "M")]
     if best is not None:  # the circles drawn round its calls in A (the legend's marker is theirs)
         handles.append(Line2D([], [], ls="", marker="o", mfc="none", color="k", mew=CIRCLE_WIDTH,
