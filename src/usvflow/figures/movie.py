@@ -66,7 +66,7 @@ def build_movie_figure(calls: pd.DataFrame, caption: str = "") -> tuple[plt.Figu
     calls = calls.iloc[order]
     sex = np.where(calls["sex"].astype(str).to_numpy() == "M", MALE, FEMALE)
     fig = plt.figure(figsize=MOVIE_SIZE_IN, dpi=MOVIE_DPI)
-    grid = fig.add_gridspec(2, 3, left=0.04, right=0.93, bottom=0.02, top=0.84, wspace=0.32, hspace=0.18)
+    grid = fig.add_gridspec(2, 3, left=0.04, right=0.93, bottom=0.02, top=0.84, wspace=0.42, hspace=0.18)
     axes = []
     ax, _ = panel3d(fig, grid[0, 0], calls, sex, "A  calls by sex (Fig 7A)", calls)
     axes.append(ax)
@@ -81,9 +81,7 @@ def build_movie_figure(calls: pd.DataFrame, caption: str = "") -> tuple[plt.Figu
         ax, sc = panel3d(fig, grid[0, 1], calls, scaled, f"{next(letters)}  male − female density (Fig 7C)", calls,
                          cmap="coolwarm_r", norm=TwoSlopeNorm(0.0, -top / 10.0 ** power, top / 10.0 ** power))
         unit = (f"×10{_superscript(power)} " if power else "") + "per t-SNE unit³"
-        cb = style.colorbar(fig, sc, ax, "M − F density", unit, **COLORBAR_KW)
-        cb.ax.text(0.5, 1.02, "male", transform=cb.ax.transAxes, ha="center", va="bottom")
-        cb.ax.text(0.5, -0.02, "female", transform=cb.ax.transAxes, ha="center", va="top")
+        style.colorbar(fig, sc, ax, "M − F density", unit, **COLORBAR_KW)  # > 0: more male calls there
         axes.append(ax)
     if "confident" in calls:
         conf = calls[calls["confident"].astype(bool)]
