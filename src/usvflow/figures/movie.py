@@ -1,8 +1,9 @@
 """S1 Video of Ivanenko et al. 2020: the 3-D call space of Fig 7 with every 3-D panel revolving together.
 
 The paper's video is "a dynamic version of [Fig 7], revolving all plots for clarity": here the map by sex (A),
-the male - female density difference (C), the confident calls only (D) and the map coloured by mean frequency,
-frequency range and duration (E-G) turn once around the vertical axis in step, drawn at a size that reads on
+the male - female density difference (B), the confident calls only (C) and the map coloured by mean frequency,
+frequency range and duration (D-F), lettered in reading order, each title naming its Fig 7 panel, turn once
+around the vertical axis in step, drawn at a size that reads on
 a screen (at least 600 px each way, text of 9 pt or more at 100 dpi) with the data tag in the frame.
 """
 
@@ -27,10 +28,16 @@ MOVIE_DPI = 100
 MOVIE_SIZE_IN = (9.6, 6.8)  # 960 x 680 px at MOVIE_DPI
 MOVIE_RC = {**style.RC, "font.size": 10, "axes.titlesize": 10, "axes.labelsize": 9, "xtick.labelsize": 9,
             "ytick.labelsize": 9, "legend.fontsize": 10, "legend.title_fontsize": 10, "figure.titlesize": 12}
+# The colour bars beside the 3-D panels: far enough right that the turning "t-SNE 3" label never reaches them.
+COLORBAR_KW = {"fraction": 0.04, "pad": 0.2, "shrink": 0.9}
 # Fig 7's overlays (column of the call-space table, label with unit).
 OVERLAYS = [("mean frequency (kHz)", "E  mean frequency", "kHz"),
             ("frequency range (kHz)", "F  frequency range", "kHz"),
             ("duration (ms)", "G  duration", "ms")]
+
+
+def _superscript(n: int) -> str:
+    return str(n).translate(str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹"))
 
 
 def panel3d(fig, spec, calls: pd.DataFrame, colour: Any, title: str, frame: pd.DataFrame, **kw: Any):
@@ -59,35 +66,40 @@ def build_movie_figure(calls: pd.DataFrame, caption: str = "") -> tuple[plt.Figu
     calls = calls.iloc[order]
     sex = np.where(calls["sex"].astype(str).to_numpy() == "M", MALE, FEMALE)
     fig = plt.figure(figsize=MOVIE_SIZE_IN, dpi=MOVIE_DPI)
-    grid = fig.add_gridspec(2, 3, left=0.01, right=0.93, bottom=0.02, top=0.84, wspace=0.28, hspace=0.18)
+    grid = fig.add_gridspec(2, 3, left=0.04, right=0.93, bottom=0.02, top=0.84, wspace=0.42, hspace=0.18)
     axes = []
-    ax, _ = panel3d(fig, grid[0, 0], calls, sex, "A  calls by sex", calls)
-    fig.legend(handles=[Line2D([], [], ls="", marker="o", color=c, label=lab) for lab, c in
-                        (("female", FEMALE), ("male", MALE))], loc="upper right", ncol=2, frameon=False,
-               bbox_to_anchor=(0.99, 0.95),
-               title="A, D: emitter's sex")
+    ax, _ = panel3d(fig, grid[0, 0], calls, sex, "A  calls by sex (Fig 7A)", calls)
     axes.append(ax)
+    by_sex = ["A"]
+    # The panels lettered in reading order (A-F), each with the Fig 7 panel it turns.
+    letters = iter("BCDEF")
     if "density_difference" in calls:
         d = calls["density_difference"].to_numpy(float)
         top = float(np.nanmax(np.abs(d))) if np.isfinite(d).any() and np.nanmax(np.abs(d)) > 0 else 1.0
-        ax, sc = panel3d(fig, grid[0, 1], calls, d, "C  male − female density", calls, cmap="coolwarm_r",
-                        norm=TwoSlopeNorm(0.0, -top, top))
-        cb = fig.colorbar(sc, ax=ax, fraction=0.04, pad=0.1, ticks=[-top, 0, top])
-        cb.ax.set_yticklabels(["F", "0", "M"])
-        cb.set_label("density difference (M − F)")
+        power = int(np.floor(np.log10(top)))  # numbers of one or two digits on the bar: KDE densities are ~1e-6
+        scaled = d / 10.0 ** power
+        ax, sc = panel3d(fig, grid[0, 1], calls, scaled, f"{next(letters)}  male − female density (Fig 7C)", calls,
+                         cmap="coolwarm_r", norm=TwoSlopeNorm(0.0, -top / 10.0 ** power, top / 10.0 ** power))
+        unit = (f"×10{_superscript(power)} " if power else "") + "per t-SNE unit³"
+        style.colorbar(fig, sc, ax, "M − F density", unit, **COLORBAR_KW)  # > 0: more male calls there
         axes.append(ax)
     if "confident" in calls:
         conf = calls[calls["confident"].astype(bool)]
         ax, _ = panel3d(fig, grid[0, 2], conf, sex[calls["confident"].astype(bool).to_numpy()],
-                       f"D  confident calls only (n={len(conf)})", calls)
+                        f"{next(letters)}  confident calls only (n={len(conf)}; Fig 7D)", calls)
         axes.append(ax)
+        by_sex.append(ax.get_title(loc="center")[0])
+    fig.legend(handles=[Line2D([], [], ls="", marker="o", color=c, label=lab) for lab, c in
+                        (("female", FEMALE), ("male", MALE))], loc="upper right", ncol=2, frameon=False,
+               bbox_to_anchor=(0.99, 0.95), title=f"{', '.join(by_sex)}: emitter's sex")
     for j, (column, title, unit) in enumerate(c for c in OVERLAYS if c[0] in calls):
         v = calls[column].to_numpy(float)
         lo, hi = np.nanpercentile(v, [2, 98]) if np.isfinite(v).any() else (0.0, 1.0)
-        ax, sc = panel3d(fig, grid[1, j], calls, v, title, calls, cmap="viridis", vmin=lo, vmax=hi)
-        style.colorbar(fig, sc, ax, title.split("  ")[1], unit, fraction=0.04, pad=0.1)
+        fig7, words = title.split("  ", 1)
+        ax, sc = panel3d(fig, grid[1, j], calls, v, f"{next(letters)}  {words} (Fig 7{fig7})", calls, cmap="viridis",
+                         vmin=lo, vmax=hi)
+        style.colorbar(fig, sc, ax, words, unit, **COLORBAR_KW)
         axes.append(ax)
-    style.letters_exempt(fig, "Fig 7's letters for its 3-D panels; B (example calls) is not one")
     fig.suptitle("S1 Video  The space of calls (t-SNE of the spectrograms, 3-D), revolving", x=0.01, y=0.92,
                  ha="left", fontweight="bold")
     if caption:

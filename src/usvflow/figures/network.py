@@ -33,6 +33,8 @@ ACTIVATION_LABEL = "activation ÷ the layer's max (grey: no unit)"
 # An FC layer's units fill a near-square grid; the cells past the last unit are grey, not a colour of the scale.
 UNITS_CMAP = plt.get_cmap("magma").with_extremes(bad="0.8")
 RECONSTRUCTION_LABEL = "reconstruction ÷ its max |value|"
+FIG6_HEIGHT_IN = 7.68  # with the data tag, the title and the note below: one page (8.75 in)
+FIG6_NOTE_WIDTH = 145  # characters per line of the note at the minimum printed size
 
 
 def _activation_image(act: np.ndarray) -> np.ndarray:
@@ -107,14 +109,15 @@ def _example_block(fig: plt.Figure, spec, examples: dict[str, dict[str, Any]], k
 
 
 def _curve(ax: plt.Axes, summary: pd.DataFrame, measure: str, ylabel: str, title: str,
-           across: bool = False) -> None:
-    """Mean ± 2 SEM per layer and sex (the paper's error bars)."""
+           across: bool = False, labels: dict[str, str] | None = None) -> None:
+    """Mean ± 2 SEM per layer and sex (the paper's error bars; :func:`fig6_note` says so on the figure).
+    ``labels``: the legend entry per sex (default: the sex, with "→ other sex" for ``across``)."""
     s = summary[summary["measure"] == measure]
     layers = s.sort_values("layer_index")["layer"].unique()
     for sex, colour in SEX_COLOUR.items():
         d = s[s["sex"] == sex].sort_values("layer_index")
         if len(d):
-            label = SEX_NAME[sex] + (" → other sex" if across else "")
+            label = (labels or {}).get(sex, SEX_NAME[sex] + (" → other sex" if across else ""))
             ax.errorbar(d["layer_index"], d["mean"], yerr=2 * d["sem"].fillna(0), color=ACROSS if across else colour,
                         marker="o" if sex == "F" else "s", ms=3, lw=1, capsize=2, label=label,
                         ls="--" if across and sex == "M" else "-")
@@ -124,6 +127,43 @@ def _curve(ax: plt.Axes, summary: pd.DataFrame, measure: str, ylabel: str, title
     ax.set_title(title)
 
 
+# Fig 6D's four lines, as pattern_correlation (usvflow.interpret.activations) computes them: each held-out call
+# against the reference calls of its fold's training animals, of its own sex (within) or of the other (across).
+WITHIN_LABELS = {"F": "female vs other females", "M": "male vs other males"}
+ACROSS_LABELS = {"F": "female vs males", "M": "male vs females"}
+
+
+def _legend_above(ax: plt.Axes, handles: list | None = None) -> None:
+    """The panel's legend above its axes in two columns, under a one-line title, clear of the lines and of
+    reference lines (inside, "best" sat on them: Fig 6G's on the paper's 0.40)."""
+    kw = {"handles": handles} if handles is not None else {}
+    legend = ax.legend(frameon=False, ncol=2, loc="lower left", bbox_to_anchor=(0, 1.0), borderaxespad=0.3,
+                       borderpad=0.0, handlelength=1.8, columnspacing=1.2, **kw)
+    rows = max(2, int(np.ceil(len(legend.get_texts()) / 2)))  # the same title height in every panel
+    fontsize = legend.get_texts()[0].get_fontsize() if rows else 0
+    ax.set_title(ax.get_title(loc="left"), pad=6 + 1.45 * fontsize * rows)
+
+
+def _n_text(summary: pd.DataFrame, measure: str) -> str:
+    """'880 F, 795 M': the calls behind a measure's points (the largest n over layers, per sex)."""
+    d = summary[summary["measure"] == measure]
+    return ", ".join(f"{int(d.loc[d['sex'] == s, 'n'].max())} {s}" for s in ("F", "M") if (d["sex"] == s).any())
+
+
+def fig6_note(summary: pd.DataFrame, values: dict[str, Any]) -> str:
+    """What C, D, G and H's points and error bars are, and what D's lines average; from the summary's n."""
+    folds = values.get("n_folds")
+    deconv = _n_text(summary, "deconv_stim_corr")
+    return (f"C, D, G, H: mean over held-out calls ({_n_text(summary, 'sparsity')}"
+            + (f"; G, H: {deconv} deconvolved" if deconv else "")
+            + "), each through the network of its own leave-one-animal-out fold"
+            + (f" ({folds} folds)" if folds else "") + "; error bars ± 2 SEM over those calls. "
+            "D: a call's activation pattern (centred on the references' mean) correlated with reference calls of "
+            "its fold's training animals, averaged over those of its own sex (red, blue) or of the other sex "
+            "(purple). The purple lines average different calls through different networks (female calls vs male "
+            "references; male calls vs female references), so they need not be equal.")
+
+
 @style.styled
 def plot_fig6(summary: pd.DataFrame, examples: dict[str, dict[str, Any]], values: dict[str, Any],
               subtitle: str) -> plt.Figure:
@@ -131,44 +171,55 @@ def plot_fig6(summary: pd.DataFrame, examples: dict[str, dict[str, Any]], values
     correlation; E the examples again, F their deconvolution reconstructions per layer; G reconstruction–stimulus correlation;
     H within-layer similarity of the reconstructions. ``values`` and ``subtitle`` are kept for the callers;
     the data tag is added when the figure is saved (:func:`usvflow.figures.style.script_figures`)."""
-    fig = plt.figure(figsize=(style.PRINT_WIDTH_IN, 8.15))  # with the tag and title: one page (8.75 in)
+    fig = plt.figure(figsize=(style.PRINT_WIDTH_IN, FIG6_HEIGHT_IN))  # with tag, title, note: one page
     blocks = [b for b in (("activations", ("A  inputs", "B  activation per layer (conv: mean over channels; "
                                                        "FC: units)")),
                           ("reconstructions", ("E  inputs", "F  deconvolution of each layer's activity back to "
                                                             "the input")))
               if examples]
     # rows in the papers' order: A B (activations), C D (their measures), E F (deconvolution), G H (its measures)
-    outer = fig.add_gridspec(4, 1, height_ratios=[1, 0.75, 1, 0.75], hspace=1.15, top=0.93, bottom=0.075,
+    outer = fig.add_gridspec(4, 1, height_ratios=[1, 0.75, 1, 0.75], hspace=1.25, top=0.93, bottom=0.085,
                              left=0.1, right=0.92)
     for b, (key, header) in enumerate(blocks):
         _example_block(fig, outer[2 * b], examples, key, header)
     curves = {(r, c): outer[2 * r + 1].subgridspec(1, 2, wspace=0.35)[0, c] for r in (0, 1) for c in (0, 1)}
     ax = fig.add_subplot(curves[0, 0])
-    _curve(ax, summary, "sparsity", "1 − active/total", "C  sparsity\n(dotted: units that see sound)")
+    _curve(ax, summary, "sparsity", "1 − active/total", "C  sparsity")
     for sex, colour in SEX_COLOUR.items():  # units whose receptive field holds sound only
         d = summary[(summary["measure"] == "sparsity_seen") & (summary["sex"] == sex)].sort_values("layer_index")
         ax.plot(d["layer_index"], d["mean"], ls=":", color=colour, lw=1)
-    ax.legend(frameon=False)
+    handles = ax.get_legend_handles_labels()[0]
+    handles.append(Line2D([], [], ls=":", color="0.3", lw=1, label="dotted: units that see sound"))
+    _legend_above(ax, handles)
     ax = fig.add_subplot(curves[0, 1])
-    _curve(ax, summary, "within_corr", "correlation", "D  correlation within and across sex")
-    _curve(ax, summary, "across_corr", "correlation", "D  correlation within and across sex", across=True)
+    _curve(ax, summary, "within_corr", "correlation", "D  correlation within and across sex",
+           labels=WITHIN_LABELS)
+    _curve(ax, summary, "across_corr", "correlation", "D  correlation within and across sex", across=True,
+           labels=ACROSS_LABELS)
     ax.axhline(0, color="k", lw=0.5)
-    # Four entries: above the axes, under the title, clear of the lines (inside, "best" sat on them).
-    ax.legend(frameon=False, ncol=2, loc="lower left", bbox_to_anchor=(0, 1.0), borderaxespad=0.3,
-              borderpad=0.0, handlelength=1.8, columnspacing=1.2)
-    ax.set_title(ax.get_title(loc="left"), pad=30)
+    _legend_above(ax)
     ax = fig.add_subplot(curves[1, 0])
-    _curve(ax, summary, "deconv_stim_corr", "correlation", "G  reconstruction vs stimulus\n"
-           f"(dotted: paper's plateau, M {paper.FIG6_DECONV_PLATEAU['M']:.2f}, "
-           f"F {paper.FIG6_DECONV_PLATEAU['F']:.2f})")
+    _curve(ax, summary, "deconv_stim_corr", "correlation", "G  reconstruction vs stimulus")
+    handles = ax.get_legend_handles_labels()[0]
     for sex, ref in paper.FIG6_DECONV_PLATEAU.items():
         ax.axhline(ref, color=SEX_COLOUR[sex], lw=0.6, ls=":")
-    ax.legend(frameon=False)
+    handles += [Line2D([], [], color=SEX_COLOUR[s], lw=0.6, ls=":",
+                       label=f"paper's plateau, {s} {paper.FIG6_DECONV_PLATEAU[s]:.2f}")
+                for s in ("F", "M") if s in paper.FIG6_DECONV_PLATEAU]
+    _legend_above(ax, handles)
     ax = fig.add_subplot(curves[1, 1])
     _curve(ax, summary, "deconv_similarity", "correlation", "H  similarity between units")
-    ax.legend(frameon=False)
+    _legend_above(ax)
     style.add_title(fig, "6", "Structure of the sex CNN's activity and representation")
+    style.add_note(fig, fig6_note(summary, values), width=FIG6_NOTE_WIDTH, color="k")
     return fig
+
+
+# Fig 7A: the circles round the most sex-dominated cluster's calls (points², points); big enough to see at print
+# size around the map's dots (at 6 and 0.3 they vanished under them).
+CIRCLE_SIZE, CIRCLE_WIDTH = 16.0, 0.6
+FIG7_NOTE_WIDTH = 118  # characters per line of Fig 7's notes (8 pt): the page's width, so they take few lines
+FIG7_HEIGHT_IN, FIG7_NOTE_LINE_IN = 7.3, 8 * 1.2 / 72  # the canvas with up to six lines of notes; one more line
 
 
 def _sex_colours(calls: pd.DataFrame) -> np.ndarray:
@@ -203,13 +254,39 @@ def _density_panels(fig: plt.Figure, spec, grid: dict[str, np.ndarray]) -> None:
         style.colorbar(fig, im, ax, label, fraction=0.08, pad=0.04)
 
 
+# What the simulator's noise label of a call (usvflow.features.noise.truth_noise) means, in a reader's words.
+NOISE_WORDS = {"none": "no noise", "click": "on click", "movement": "on movement", "burst": "on burst",
+               "unmatched": "no true call"}
+NOISE_MEANING = {"no noise": "no simulated noise event (click, movement, burst) overlaps the call",
+                 "no true call": "the detection matches no simulated call",
+                 "noise-like": "its image is noise-like (criterion below)", "tonal": "its image is not noise-like"}
+
+
 def _noise_word(noise: pd.DataFrame, row: int) -> str:
     """An example's noise label: the simulator's (the noise event its true call overlaps) where known, else
     the image measure's."""
     truth = noise["truth"].iloc[row] if "truth" in noise else np.nan
     if isinstance(truth, str):
-        return "clean" if truth == "none" else truth
+        return NOISE_WORDS.get(truth, f"on {truth}")
     return "noise-like" if bool(noise["noise_like"].iloc[row]) else "tonal"
+
+
+def _picked(values: dict[str, Any]) -> list[tuple[int, str]]:
+    """B's examples, (image row, "outside" or "cluster"), at most five: the outside ones first."""
+    rows_in = values.get("example_rows_inside", [])
+    rows_out = values.get("example_rows_outside", [])
+    return ([(r, "outside") for r in rows_out] + [(r, "cluster") for r in rows_in])[:5]
+
+
+def noise_key(values: dict[str, Any], noise: pd.DataFrame | None) -> str:
+    """What B's noise labels mean, for the labels shown: "B: 'no noise event': no simulated noise event ..."."""
+    if noise is None:
+        return ""
+    meanings: dict[str, list[str]] = {}
+    for w in dict.fromkeys(_noise_word(noise, row) for row, _ in _picked(values)):
+        meanings.setdefault(NOISE_MEANING.get(w, "the call overlaps that simulated noise event"), []).append(f"'{w}'")
+    parts = [f"{', '.join(words)}: {meaning}" for meaning, words in meanings.items()]
+    return "B: " + "; ".join(parts) + "." if parts else ""
 
 
 def _examples(fig: plt.Figure, spec, calls: pd.DataFrame, images: np.ndarray, values: dict[str, Any],
@@ -218,23 +295,27 @@ def _examples(fig: plt.Figure, spec, calls: pd.DataFrame, images: np.ndarray, va
     its noise label (``noise``: see :func:`plot_fig7`)."""
     rows_in = values.get("example_rows_inside", [])
     rows_out = values.get("example_rows_outside", [])
-    picked = ([(r, "outside") for r in rows_out] + [(r, "cluster") for r in rows_in])[:5]
+    picked = _picked(values)
     # side by side, each call image near square (stacked full-width strips flattened every call into a line)
     n = max(1, len(picked))
-    sub = spec.subgridspec(1, n + 1, wspace=0.1, width_ratios=[0.4] + [1] * n)  # left: room for A's z label
+    sub = spec.subgridspec(1, n + 1, wspace=0.3, width_ratios=[0.4] + [1] * n)  # left: room for A's z label
     first = None
+    best = values.get("dominant_cluster")
     for i, (row, where) in enumerate(picked):
         ax = fig.add_subplot(sub[0, i + 1], sharex=first, sharey=first)
         first = first or ax
         sex = calls.loc[calls["row"] == row, "sex"]
         ax.imshow(images[row], origin="lower", aspect="auto", cmap="gray_r", extent=IMAGE_EXTENT,
                   interpolation="nearest")
-        tag = where if noise is None else f"{where}:\n{_noise_word(noise, row)}"
+        place = "outside" if where == "outside" else f"cluster {best}"
+        tag = place if noise is None else f"{place}:\n{_noise_word(noise, row)}"
         ax.set_title(tag, loc="center", fontweight="bold", color=SEX_COLOUR.get(sex.iloc[0] if len(sex) else "", "k"))
-        ax.set_xticks([0, 100])
+        ax.set_xticks([0, 50, 100], ["0", "50", "100"])
+        for label, align in zip(ax.get_xticklabels(), ("left", "center", "right")):
+            label.set_horizontalalignment(align)  # inside the image: one example's 100 not beside the next's 0
         ax.set_yticks([25, 75, 125])
-        if i:
-            ax.tick_params(labelleft=False, labelbottom=False)
+        if i:  # the time ticks on every example (the same axes), the frequency ones on the first only
+            ax.tick_params(labelleft=False, labelbottom=True)
             style.exempt(ax, "a call's spectrogram image as in Fig 1B (darker = louder), in the first example's "
                              "axes")
         else:
@@ -264,7 +345,7 @@ def _knn_panel(ax: plt.Axes, values: dict[str, Any]) -> None:
                label="shuffled labels", zorder=3)
     for x, o in zip(xs, ours):
         if o is None or not np.isfinite(o):
-            ax.text(x - 0.2, 2, "too few calls", ha="center", rotation=90)
+            ax.text(x - 0.2, 2, "too few\ncalls", ha="center", va="bottom")  # low: clear of the key above
     ax.set_xticks(xs, names, rotation=30, ha="right", rotation_mode="anchor")
     style.label_axes(ax, "calls decoded", f"{values.get('knn_k', 1)}-NN accuracy (%)")
     ax.set_ylim(0, 135)
@@ -348,7 +429,22 @@ def plot_fig7(calls: pd.DataFrame, grid: dict[str, np.ndarray], images: np.ndarr
     ``noise``) each cluster's male share beside its share of noise-like calls. ``noise``: one row per image
     (``noise_like``; ``truth``: the simulated noise event under the call, see
     :func:`usvflow.features.noise.truth_noise`). ``subtitle``: see :func:`plot_fig6`."""
-    fig = plt.figure(figsize=(style.PRINT_WIDTH_IN, 7.3))  # with the tag, title and notes: one page (8.75 in)
+    best = values.get("dominant_cluster")
+    table, overall, summary = None, None, _summary_lines(values, best, FIG7_NOTE_WIDTH)
+    if noise is not None and len(calls):
+        table = cluster_noise(calls, noise)
+        rows = noise.iloc[calls["row"]]
+        truth = rows["truth"] if "truth" in rows else pd.Series(np.nan, index=rows.index)
+        overall = {"male": 100 * calls["sex"].eq("M").mean(), "noise_like": 100 * rows["noise_like"].mean(),
+                   "truth_noise": 100 * truth.map(lambda t: np.nan if not isinstance(t, str) else t != "none")
+                   .astype(float).mean()}
+        noise_text = _noise_line(values, table, best, overall)
+        summary += "\n" + textwrap.fill(noise_text, FIG7_NOTE_WIDTH) if noise_text else ""
+        key = noise_key(values, noise)
+        summary += "\n" + textwrap.fill(key, FIG7_NOTE_WIDTH) if key else ""
+    # with the tag, the title and the notes: one page (8.75 in); the panels give up what notes past six lines take
+    extra = max(0, summary.count("\n") + 1 - 6) * FIG7_NOTE_LINE_IN
+    fig = plt.figure(figsize=(style.PRINT_WIDTH_IN, FIG7_HEIGHT_IN - extra))
     # In the paper's order, row by row: A and B; C's three densities; D-G on the map; H, I; the notes.
     gs = fig.add_gridspec(4, 3, height_ratios=[2.0, 1.55, 1.65, 1.7], hspace=0.7, wspace=0.45, top=0.87,
                           bottom=0.12, left=0.06, right=0.94)
@@ -358,11 +454,10 @@ def plot_fig7(calls: pd.DataFrame, grid: dict[str, np.ndarray], images: np.ndarr
 
     ax, _ = panel3d(fig, gs[0, 0], shuffled, _sex_colours(shuffled), "A  t-SNE of spectrograms", calls, **raster)
     ax.set_box_aspect(None, zoom=0.95)
-    best = values.get("dominant_cluster")
     if best is not None:
         inside = calls[calls["cluster"] == best]
-        ax.scatter(inside["x"], inside["y"], inside["z"], facecolors="none", edgecolors="k", s=6, linewidths=0.3,
-                   **raster)
+        ax.scatter(inside["x"], inside["y"], inside["z"], facecolors="none", edgecolors="k", s=CIRCLE_SIZE,
+                   linewidths=CIRCLE_WIDTH, depthshade=False, **raster)
     _examples(fig, gs[0, 1:], calls, images, values, noise)
     _density_panels(fig, gs[1, :], grid)
     maps = gs[2, :].subgridspec(1, 4, wspace=0.45)
@@ -378,19 +473,12 @@ def plot_fig7(calls: pd.DataFrame, grid: dict[str, np.ndarray], images: np.ndarr
         style.colorbar(fig, sc, ax, title.split("  ")[1], unit, fraction=0.06, pad=0.2, shrink=0.7)
     low = gs[3, :].subgridspec(1, 2, wspace=0.4, width_ratios=[1, 2])  # H's two-line title clear of I's y label
     _knn_panel(fig.add_subplot(low[0, 0]), values)
-    table, summary = None, _summary_lines(values, best)
-    if noise is not None and len(calls):
-        table = cluster_noise(calls, noise)
-        rows = noise.iloc[calls["row"]]
-        truth = rows["truth"] if "truth" in rows else pd.Series(np.nan, index=rows.index)
-        overall = {"male": 100 * calls["sex"].eq("M").mean(), "noise_like": 100 * rows["noise_like"].mean(),
-                   "truth_noise": 100 * truth.map(lambda t: np.nan if not isinstance(t, str) else t != "none")
-                   .astype(float).mean()}
+    if table is not None:
         _cluster_panel(fig.add_subplot(low[0, 1]), table, best, overall)
-        noise_text = _noise_line(values, table, best, overall)
-        summary += "\n" + textwrap.fill(noise_text, 105) if noise_text else ""
     handles = [Line2D([], [], ls="", marker="o", color=SEX_COLOUR[s], label=SEX_NAME[s]) for s in ("F", "M")]
-    handles.append(Line2D([], [], ls="", marker="o", mfc="none", color="k", label=f"cluster {best}"))
+    if best is not None:  # the circles drawn round its calls in A (the legend's marker is theirs)
+        handles.append(Line2D([], [], ls="", marker="o", mfc="none", color="k", mew=CIRCLE_WIDTH,
+                              label=f"cluster {best} (circled in A)"))
     fig.legend(handles=handles, loc="upper right", ncol=3, frameon=False, bbox_to_anchor=(1.0, 1.0),
                title="A, B, D: emitter's sex")
     style.add_note(fig, summary, width=125, color="k", fontsize=style.fontsize_for(fig, 8))
