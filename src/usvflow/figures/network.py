@@ -35,6 +35,12 @@ UNITS_CMAP = plt.get_cmap("magma").with_extremes(bad="0.8")
 RECONSTRUCTION_LABEL = "reconstruction ÷ its max |value|"
 FIG6_HEIGHT_IN = 7.68  # with the data tag, the title and the note below: one page (8.75 in)
 FIG6_NOTE_WIDTH = 145  # characters per line of the note at the minimum printed size
+# A and E: the examples' frequency ticks sit inside the axis (not on its top and bottom edges, 25 and 125 kHz)
+# so that no tick label shares a line with a row's title ("male M01" read as "25 male M01" beside the female
+# row's lowest tick); the rows' gap (a fraction of a row's height) and the titles' pad (points) keep each title
+# clear of the row above.
+INPUT_FREQ_TICKS = (50, 100)
+EXAMPLE_ROW_GAP, EXAMPLE_TITLE_PAD = 0.6, 4.0
 
 
 def _activation_image(act: np.ndarray) -> np.ndarray:
@@ -57,11 +63,11 @@ def _input_axes(ax: plt.Axes, img: np.ndarray, row: int, n_rows: int):
     im = ax.imshow(img, origin="lower", aspect="auto", cmap="gray_r", extent=IMAGE_EXTENT, vmin=0, vmax=1,
                    interpolation="nearest")
     ax.set_xticks([0, 100])
-    ax.set_yticks([25, 125])
+    ax.set_yticks(INPUT_FREQ_TICKS)
     if row == n_rows - 1:
         style.label_axes(ax, "time", "f", "ms", "kHz")
-    else:
-        ax.tick_params(labelbottom=False)
+    else:  # the time axis is the bottom row's (shared); no tick marks to reach the title below
+        ax.tick_params(labelbottom=False, bottom=False)
     return im
 
 
@@ -72,7 +78,7 @@ def _example_block(fig: plt.Figure, spec, examples: dict[str, dict[str, Any]], k
     the layers' panel."""
     sexes = [s for s in ("F", "M") if s in examples]
     n_layers = max(len(e["layers"]) for e in examples.values())
-    grid = spec.subgridspec(len(sexes), n_layers + 4, wspace=0.12, hspace=0.5,
+    grid = spec.subgridspec(len(sexes), n_layers + 4, wspace=0.12, hspace=EXAMPLE_ROW_GAP,
                             width_ratios=[1.0, 0.1, 0.5] + [1.0] * n_layers + [0.1])
     first_input, layer_im, input_im = None, None, None
     for r, sex in enumerate(sexes):
@@ -80,7 +86,7 @@ def _example_block(fig: plt.Figure, spec, examples: dict[str, dict[str, Any]], k
         ax = fig.add_subplot(grid[r, 0], sharex=first_input, sharey=first_input)
         first_input = first_input or ax
         input_im = _input_axes(ax, ex["stimulus"], r, len(sexes))
-        ax.set_title(f"{SEX_NAME[sex]} {ex['animal']}", color=SEX_COLOUR[sex], loc="left")
+        ax.set_title(f"{SEX_NAME[sex]} {ex['animal']}", color=SEX_COLOUR[sex], loc="left", pad=EXAMPLE_TITLE_PAD)
         for li, layer in enumerate(ex["layers"]):
             a = fig.add_subplot(grid[r, li + 3])
             if key == "activations":
