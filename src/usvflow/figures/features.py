@@ -15,6 +15,7 @@ from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.patches import Ellipse, Rectangle  # noqa: E402
 
 from ..features.columns import FEATURES_9, NAMES_9, PROPERTIES, PROPERTY_NAMES  # noqa: E402
+from ..features.noise import BROAD_ROWS, LOW_ROWS, LOW_SHARE  # noqa: E402
 from . import style  # noqa: E402
 
 FEMALE, MALE = "#d62728", "#1f77b4"  # the paper's colours: female red, male blue
@@ -103,6 +104,19 @@ def _analysis_schematic(ax) -> None:
     style.exempt(ax, "schematic of the analysis (no data axes)")
 
 
+NOISE_MARK, NOISE_COLOUR = "*", "#ff7f0e"  # B's mark of a noise-like example: title and dashed frame
+
+
+def noise_note(groups: np.ndarray, noise_like: np.ndarray, levels: list[str]) -> str:
+    """B's note: what the mark means (Fig 7's image criterion) and the share of the cohort's detections it
+    flags, overall and per group."""
+    per = ", ".join(f"{lvl} {100 * noise_like[groups == lvl].mean():.0f} %" for lvl in levels
+                    if (groups == lvl).any())
+    return (f"*, dashed frame: noise-like image (Fig 7's criterion: > {100 * LOW_SHARE:.0f} % of its level at "
+            f"25-{25 + LOW_ROWS} kHz, or one column loud over ≥ {BROAD_ROWS} kHz); {100 * noise_like.mean():.0f} % of the cohort's {noise_like.size} "
+            f"detections ({per}), shown, not dropped")
+
+
 def _p_text(p: float | None) -> str:
     if p is None or not np.isfinite(p):
         return "p n/a"
@@ -112,19 +126,22 @@ def _p_text(p: float | None) -> str:
 @style.styled
 def plot_fig1(table: pd.DataFrame, images: np.ndarray, features: pd.DataFrame, stats: dict,
               stretch: dict, group: str, levels: list[str], note: str, out: str | Path,
-              n_examples: int = 4, seed: int = 0) -> None:
+              n_examples: int = 4, seed: int = 0, noise_like: np.ndarray | None = None) -> None:
     """Fig 1, read by rows as the caption runs: A the recording set-up | B example calls per group; C a raw
     stretch with detections | D the analysis scheme; E property distributions, F counts and rates.
 
     ``stretch``: ``{"db": (freq, time) dB above floor, "times": s, "freqs": Hz, "calls": DataFrame,
     "title": str}`` — a spectrogram already computed by the caller (display only). ``note`` is the data
-    notice (tagged above the title).
+    notice (tagged above the title). ``noise_like``: per row of ``table``, whether its image is noise-like by
+    Fig 7's criterion (:func:`usvflow.features.noise.image_noise_measures`); B then marks such examples
+    (drawn at random like the rest, never dropped) and says the cohort's share under its row.
     """
     colours = level_colours(levels)
     # Read by rows, as the caption runs: [A set-up | B example calls] / [C a recording's stretch | D analysis
     # scheme] / E properties and F rates; with the tag and title above, one page (<= 8.75 in).
-    fig = plt.figure(figsize=(style.PRINT_WIDTH_IN, 7.9))
-    outer = fig.add_gridspec(3, 1, height_ratios=[2.0, 1.35, 1.2], hspace=0.42, top=0.93)
+    # B's noise note takes two lines more under B than before (7.9 in).
+    fig = plt.figure(figsize=(style.PRINT_WIDTH_IN, 8.35))
+    outer = fig.add_gridspec(3, 1, height_ratios=[2.0, 1.35, 1.2], hspace=0.62, top=0.935)
     row = outer[0].subgridspec(1, 2, width_ratios=[1, 2.0], wspace=0.2)
     animals = table.groupby(group)["animal"].nunique().to_dict()
     _setup_schematic(fig.add_subplot(row[0]), {lvl: animals.get(lvl, 0) for lvl in levels}, colours)
@@ -132,7 +149,7 @@ def plot_fig1(table: pd.DataFrame, images: np.ndarray, features: pd.DataFrame, s
     # B: random example spectrograms per group (the paper's 100 x 100 images), one shared pair of axes.
     ncol = 2 * n_examples
     sub = row[1].subgridspec(len(levels), ncol + 1, wspace=0.12, hspace=0.45, width_ratios=[1] * ncol + [0.12])
-    first = last = None
+    first = last = corner = None
     for r, lvl in enumerate(levels):
         idx = np.flatnonzero(table[group].astype(str).to_numpy() == lvl)
         pick = np.sort(rng.choice(idx, size=min(ncol, idx.size), replace=False)) if idx.size else []
@@ -141,7 +158,12 @@ def plot_fig1(table: pd.DataFrame, images: np.ndarray, features: pd.DataFrame, s
             first = first or ax
             last = ax.imshow(images[i], origin="lower", cmap="gray_r", aspect="auto", extent=[0, 100, 25, 125],
                              vmin=0, vmax=255)
-            ax.set_title(f"{lvl} {table['animal'].iloc[i]}", color=colours[lvl])
+            noisy = noise_like is not None and bool(noise_like[i])
+            ax.set_title(f"{lvl} {table['animal'].iloc[i]}{NOISE_MARK if noisy else ''}", color=colours[lvl],
+                         fontsize=7)  # 7 pt: room for the mark in the narrow column
+            if noisy:  # a dashed frame as well as the title's mark: visible at a glance
+                for spine in ax.spines.values():
+                    spine.set(visible=True, color=NOISE_COLOUR, ls="--", lw=1.2)
             if r == k == 0:  # the letter left of the row's first title, over the axis labels
                 ax.annotate("B", (0, 1), xycoords="axes fraction", xytext=(-30, plt.rcParams["axes.titlepad"]),
                             textcoords="offset points", va="baseline", fontweight="bold",
@@ -153,8 +175,14 @@ def plot_fig1(table: pd.DataFrame, images: np.ndarray, features: pd.DataFrame, s
                 ax.set_ylabel("kHz")
             if r == len(levels) - 1:
                 ax.set_xlabel("ms")
+                corner = corner or ax
     if last is not None:
         style.colorbar(fig, last, None, IMAGE_LABEL, cax=fig.add_subplot(sub[:, -1]))
+    if noise_like is not None and corner is not None:  # the note under B's x labels, from its first column
+        text = noise_note(table[group].astype(str).to_numpy(), np.asarray(noise_like, bool), levels)
+        corner.annotate(textwrap.fill(text, 80),
+                        (0, 0), xycoords="axes fraction", xytext=(0, -30), textcoords="offset points",
+                        ha="left", va="top", fontsize=7, color="0.25")
     # C: a stretch of one recording with its detected calls; D beside it: the analysis scheme.
     row = outer[1].subgridspec(1, 2, width_ratios=[1.3, 1], wspace=0.3)
     _analysis_schematic(fig.add_subplot(row[1]))
