@@ -235,6 +235,14 @@ def plot_fig1(table: pd.DataFrame, images: np.ndarray, features: pd.DataFrame, s
     style.save(fig, out, note)
 
 
+# Fig 2's J-M: four 3-D clouds across the page's whole width, each cube filling its square cell (1.55 in wide,
+# was 1.16 in within A-I's columns); the row is as tall as the cells (a taller one only adds empty space).
+FIG2_HEIGHT_IN = 7.1
+FIG2_ROW_RATIO = 1.1
+ZOOM_3D = 1.0
+WSPACE_3D = 0.2
+
+
 def _scatter3d(fig, spec, Y: np.ndarray, labels: np.ndarray, levels: list[str], title: str, axis: str,
                seed: int = 0) -> None:
     ax = fig.add_subplot(spec, projection="3d")
@@ -244,7 +252,7 @@ def _scatter3d(fig, spec, Y: np.ndarray, labels: np.ndarray, levels: list[str], 
     if len(Y):
         ax.scatter(Y[order, 0], Y[order, 1], Y[order, 2], c=c, s=1.5, alpha=0.6, depthshade=False, linewidths=0)
     ax.set_facecolor((1, 1, 1, 0))  # a neighbour's labels stay visible
-    ax.set_box_aspect(None, zoom=0.85)  # room for the axis names inside the panel
+    ax.set_box_aspect(None, zoom=ZOOM_3D)  # room for the axis names inside the panel
     ax.set_title(title)
     ax.set_xticks([])
     ax.set_yticks([])
@@ -260,8 +268,8 @@ def plot_fig2(features: pd.DataFrame, group: str, levels: list[str], embeddings:
     """Fig 2: A-I the nine features by group (box plot + mean ± SEM, rank-sum p); J-M PCA / t-SNE in 3-D."""
     colours = level_colours(levels)
     tests = {t["feature"]: t for t in stats["values"]["tests"]}
-    fig = plt.figure(figsize=(style.PRINT_WIDTH_IN, 7.0))
-    grid = fig.add_gridspec(3, 5, height_ratios=[1, 1, 1.25], hspace=0.6, wspace=0.85, top=0.91)
+    fig = plt.figure(figsize=(style.PRINT_WIDTH_IN, FIG2_HEIGHT_IN))
+    grid = fig.add_gridspec(3, 5, height_ratios=[1, 1, FIG2_ROW_RATIO], hspace=0.5, wspace=0.85, top=0.92, bottom=0.01)
     labels = features[group].astype(str).to_numpy()
     for k, col in enumerate(FEATURES_9):
         ax = fig.add_subplot(grid[k // 5, k % 5])
@@ -288,7 +296,9 @@ def plot_fig2(features: pd.DataFrame, group: str, levels: list[str], embeddings:
     panels = [("features.pca", "J  PCA, 9 features", "PC"), ("spectrograms.pca", "K  PCA, spectrograms", "PC"),
               ("features.tsne", "L  t-SNE, 9 features", "t-SNE"),
               ("spectrograms.tsne", "M  t-SNE, spectrograms", "t-SNE")]
-    sub = grid[2, :].subgridspec(1, 4, wspace=0.3)
+    # J-M span the page's whole width (not A-I's columns): four 3-D clouds as large as the page allows.
+    row = grid[2, :].get_position(fig)
+    sub = fig.add_gridspec(1, 4, left=0.0, right=1.0, bottom=row.y0, top=row.y1, wspace=WSPACE_3D)
     for k, (key, title, axis) in enumerate(panels):
         _scatter3d(fig, sub[0, k], embeddings[key], labels, levels, title, axis)
     group_legend(fig, levels, colours, group)
