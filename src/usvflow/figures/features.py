@@ -15,6 +15,7 @@ from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.patches import Ellipse, Rectangle  # noqa: E402
 
 from ..features.columns import FEATURES_9, NAMES_9, PROPERTIES, PROPERTY_NAMES  # noqa: E402
+from ..features.noise import BROAD_ROWS, LOW_ROWS, LOW_SHARE  # noqa: E402
 from . import style  # noqa: E402
 
 FEMALE, MALE = "#d62728", "#1f77b4"  # the paper's colours: female red, male blue
@@ -103,6 +104,19 @@ def _analysis_schematic(ax) -> None:
     style.exempt(ax, "schematic of the analysis (no data axes)")
 
 
+NOISE_MARK, NOISE_COLOUR = "*", "#ff7f0e"  # B's mark of a noise-like example: title and dashed frame
+
+
+def noise_note(groups: np.ndarray, noise_like: np.ndarray, levels: list[str]) -> str:
+    """B's note: what the mark means (Fig 7's image criterion) and the share of the cohort's detections it
+    flags, overall and per group."""
+    per = ", ".join(f"{lvl} {100 * noise_like[groups == lvl].mean():.0f} %" for lvl in levels
+                    if (groups == lvl).any())
+    return (f"*, dashed frame: noise-like image (Fig 7's criterion: > {100 * LOW_SHARE:.0f} % of its level at "
+            f"25-{25 + LOW_ROWS} kHz, or one column loud over ≥ {BROAD_ROWS} kHz); {100 * noise_like.mean():.0f} % of the cohort's {noise_like.size} "
+            f"detections ({per}), shown, not dropped")
+
+
 def _p_text(p: float | None) -> str:
     if p is None or not np.isfinite(p):
         return "p n/a"
@@ -112,19 +126,22 @@ def _p_text(p: float | None) -> str:
 @style.styled
 def plot_fig1(table: pd.DataFrame, images: np.ndarray, features: pd.DataFrame, stats: dict,
               stretch: dict, group: str, levels: list[str], note: str, out: str | Path,
-              n_examples: int = 4, seed: int = 0) -> None:
+              n_examples: int = 4, seed: int = 0, noise_like: np.ndarray | None = None) -> None:
     """Fig 1, read by rows as the caption runs: A the recording set-up | B example calls per group; C a raw
     stretch with detections | D the analysis scheme; E property distributions, F counts and rates.
 
     ``stretch``: ``{"db": (freq, time) dB above floor, "times": s, "freqs": Hz, "calls": DataFrame,
     "title": str}`` — a spectrogram already computed by the caller (display only). ``note`` is the data
-    notice (tagged above the title).
+    notice (tagged above the title). ``noise_like``: per row of ``table``, whether its image is noise-like by
+    Fig 7's criterion (:func:`usvflow.features.noise.image_noise_measures`); B then marks such examples
+    (drawn at random like the rest, never dropped) and says the cohort's share under its row.
     """
     colours = level_colours(levels)
     # Read by rows, as the caption runs: [A set-up | B example calls] / [C a recording's stretch | D analysis
     # scheme] / E properties and F rates; with the tag and title above, one page (<= 8.75 in).
-    fig = plt.figure(figsize=(style.PRINT_WIDTH_IN, 7.9))
-    outer = fig.add_gridspec(3, 1, height_ratios=[2.0, 1.35, 1.2], hspace=0.42, top=0.93)
+    # B's noise note takes two lines more under B than before (7.9 in).
+    fig = plt.figure(figsize=(style.PRINT_WIDTH_IN, 8.35))
+    outer = fig.add_gridspec(3, 1, height_ratios=[2.0, 1.35, 1.2], hspace=0.62, top=0.935)
     row = outer[0].subgridspec(1, 2, width_ratios=[1, 2.0], wspace=0.2)
     animals = table.groupby(group)["animal"].nunique().to_dict()
     _setup_schematic(fig.add_subplot(row[0]), {lvl: animals.get(lvl, 0) for lvl in levels}, colours)
@@ -132,7 +149,7 @@ def plot_fig1(table: pd.DataFrame, images: np.ndarray, features: pd.DataFrame, s
     # B: random example spectrograms per group (the paper's 100 x 100 images), one shared pair of axes.
     ncol = 2 * n_examples
     sub = row[1].subgridspec(len(levels), ncol + 1, wspace=0.12, hspace=0.45, width_ratios=[1] * ncol + [0.12])
-    first = last = None
+    first = last = corner = None
     for r, lvl in enumerate(levels):
         idx = np.flatnonzero(table[group].astype(str).to_numpy() == lvl)
         pick = np.sort(rng.choice(idx, size=min(ncol, idx.size), replace=False)) if idx.size else []
@@ -141,7 +158,12 @@ def plot_fig1(table: pd.DataFrame, images: np.ndarray, features: pd.DataFrame, s
             first = first or ax
             last = ax.imshow(images[i], origin="lower", cmap="gray_r", aspect="auto", extent=[0, 100, 25, 125],
                              vmin=0, vmax=255)
-            ax.set_title(f"{lvl} {table['animal'].iloc[i]}", color=colours[lvl])
+            noisy = noise_like is not None and bool(noise_like[i])
+            ax.set_title(f"{lvl} {table['animal'].iloc[i]}{NOISE_MARK if noisy else ''}", color=colours[lvl],
+                         fontsize=7)  # 7 pt: room for the mark in the narrow column
+            if noisy:  # a dashed frame as well as the title's mark: visible at a glance
+                for spine in ax.spines.values():
+                    spine.set(visible=True, color=NOISE_COLOUR, ls="--", lw=1.2)
             if r == k == 0:  # the letter left of the row's first title, over the axis labels
                 ax.annotate("B", (0, 1), xycoords="axes fraction", xytext=(-30, plt.rcParams["axes.titlepad"]),
                             textcoords="offset points", va="baseline", fontweight="bold",
@@ -153,8 +175,14 @@ def plot_fig1(table: pd.DataFrame, images: np.ndarray, features: pd.DataFrame, s
                 ax.set_ylabel("kHz")
             if r == len(levels) - 1:
                 ax.set_xlabel("ms")
+                corner = corner or ax
     if last is not None:
         style.colorbar(fig, last, None, IMAGE_LABEL, cax=fig.add_subplot(sub[:, -1]))
+    if noise_like is not None and corner is not None:  # the note under B's x labels, from its first column
+        text = noise_note(table[group].astype(str).to_numpy(), np.asarray(noise_like, bool), levels)
+        corner.annotate(textwrap.fill(text, 80),
+                        (0, 0), xycoords="axes fraction", xytext=(0, -30), textcoords="offset points",
+                        ha="left", va="top", fontsize=7, color="0.25")
     # C: a stretch of one recording with its detected calls; D beside it: the analysis scheme.
     row = outer[1].subgridspec(1, 2, width_ratios=[1.3, 1], wspace=0.3)
     _analysis_schematic(fig.add_subplot(row[1]))
@@ -207,6 +235,14 @@ def plot_fig1(table: pd.DataFrame, images: np.ndarray, features: pd.DataFrame, s
     style.save(fig, out, note)
 
 
+# Fig 2's J-M: four 3-D clouds across the page's whole width, each cube filling its square cell (1.55 in wide,
+# was 1.16 in within A-I's columns); the row is as tall as the cells (a taller one only adds empty space).
+FIG2_HEIGHT_IN = 7.1
+FIG2_ROW_RATIO = 1.1
+ZOOM_3D = 1.0
+WSPACE_3D = 0.2
+
+
 def _scatter3d(fig, spec, Y: np.ndarray, labels: np.ndarray, levels: list[str], title: str, axis: str,
                seed: int = 0) -> None:
     ax = fig.add_subplot(spec, projection="3d")
@@ -216,7 +252,7 @@ def _scatter3d(fig, spec, Y: np.ndarray, labels: np.ndarray, levels: list[str], 
     if len(Y):
         ax.scatter(Y[order, 0], Y[order, 1], Y[order, 2], c=c, s=1.5, alpha=0.6, depthshade=False, linewidths=0)
     ax.set_facecolor((1, 1, 1, 0))  # a neighbour's labels stay visible
-    ax.set_box_aspect(None, zoom=0.85)  # room for the axis names inside the panel
+    ax.set_box_aspect(None, zoom=ZOOM_3D)  # room for the axis names inside the panel
     ax.set_title(title)
     ax.set_xticks([])
     ax.set_yticks([])
@@ -232,8 +268,8 @@ def plot_fig2(features: pd.DataFrame, group: str, levels: list[str], embeddings:
     """Fig 2: A-I the nine features by group (box plot + mean ± SEM, rank-sum p); J-M PCA / t-SNE in 3-D."""
     colours = level_colours(levels)
     tests = {t["feature"]: t for t in stats["values"]["tests"]}
-    fig = plt.figure(figsize=(style.PRINT_WIDTH_IN, 7.0))
-    grid = fig.add_gridspec(3, 5, height_ratios=[1, 1, 1.25], hspace=0.6, wspace=0.85, top=0.91)
+    fig = plt.figure(figsize=(style.PRINT_WIDTH_IN, FIG2_HEIGHT_IN))
+    grid = fig.add_gridspec(3, 5, height_ratios=[1, 1, FIG2_ROW_RATIO], hspace=0.5, wspace=0.85, top=0.92, bottom=0.01)
     labels = features[group].astype(str).to_numpy()
     for k, col in enumerate(FEATURES_9):
         ax = fig.add_subplot(grid[k // 5, k % 5])
@@ -260,7 +296,9 @@ def plot_fig2(features: pd.DataFrame, group: str, levels: list[str], embeddings:
     panels = [("features.pca", "J  PCA, 9 features", "PC"), ("spectrograms.pca", "K  PCA, spectrograms", "PC"),
               ("features.tsne", "L  t-SNE, 9 features", "t-SNE"),
               ("spectrograms.tsne", "M  t-SNE, spectrograms", "t-SNE")]
-    sub = grid[2, :].subgridspec(1, 4, wspace=0.3)
+    # J-M span the page's whole width (not A-I's columns): four 3-D clouds as large as the page allows.
+    row = grid[2, :].get_position(fig)
+    sub = fig.add_gridspec(1, 4, left=0.0, right=1.0, bottom=row.y0, top=row.y1, wspace=WSPACE_3D)
     for k, (key, title, axis) in enumerate(panels):
         _scatter3d(fig, sub[0, k], embeddings[key], labels, levels, title, axis)
     group_legend(fig, levels, colours, group)
