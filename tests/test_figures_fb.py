@@ -12,7 +12,7 @@ import pytest
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.collections import PathCollection, PolyCollection  # noqa: E402
-from test_figures import NOTICE, _assert_clean, _crops, audited  # noqa: E402, F401
+from test_figures import NOTICE, _assert_clean, _crops, _fig7_inputs, audited  # noqa: E402, F401
 
 from usvflow.figures import checks, style  # noqa: E402
 
@@ -70,31 +70,6 @@ def test_fig6_defines_its_error_bars_and_d_lines_and_keeps_legends_off_the_data(
         title = ax.title.get_window_extent(renderer)
         assert title.y0 >= key.y1 - 0.5, letter  # the title above the key, not on it
     plt.close("all")
-
-
-def _fig7_inputs(n: int = 400):
-    rng = np.random.default_rng(11)
-    calls = pd.DataFrame({"x": rng.normal(size=n), "y": rng.normal(size=n), "z": rng.normal(size=n),
-                          "sex": np.where(np.arange(n) % 2, "M", "F"), "row": np.arange(n),
-                          "confident": rng.random(n) < 0.2, "cluster": rng.integers(0, 5, n),
-                          "mean frequency (kHz)": rng.normal(65, 9, n), "frequency range (kHz)": rng.gamma(2, 8, n),
-                          "duration (ms)": rng.gamma(3, 15, n)})
-    axes = [np.linspace(-3, 3, 12)] * 3
-    male, female = rng.random((12, 12, 12)), rng.random((12, 12, 12))
-    grid = {"male": male, "female": female, "difference": male - female, "axes": axes}
-    images, _ = _crops(n)
-    values = {"dominant_cluster": 2, "example_rows_inside": [1, 2], "example_rows_outside": [3, 4, 5],
-              "knn_accuracy_all": 0.6, "knn_accuracy_confident": 0.7, "knn_accuracy_other_animals": None,
-              "knn_shuffled_mean": 0.5, "knn_shuffled_confident_mean": 0.5, "knn_k": 5, "n_calls": n,
-              "n_female": n // 2, "n_male": n // 2, "n_with_score": n, "n_confident": 80,
-              "cnn_accuracy_confident": 0.8, "dominant_cluster_sex": "M", "dominant_cluster_size": 90,
-              "dominant_cluster_male_share": 0.7, "dominant_cluster_p_bonferroni": 1e-4,
-              "dominant_cluster_male_animals": 3, "n_male_animals": 4, "dominant_cluster_female_animals": 2,
-              "n_female_animals": 4, "significant_clusters": 1}
-    truth = np.array(["none"] * n, object)
-    truth[[1, 4]] = ["click", "unmatched"]
-    noise = pd.DataFrame({"noise_like": rng.random(n) < 0.2, "truth": truth})
-    return calls, grid, images, values, noise
 
 
 def test_fig7_legend_matches_panel_a_and_b_says_what_its_labels_mean(tmp_path, audited):  # noqa: F811

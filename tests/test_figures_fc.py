@@ -6,33 +6,12 @@ from __future__ import annotations
 import matplotlib
 import numpy as np
 import pandas as pd
-import pytest
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.colors import to_rgb  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-from test_figures import NOTICE, _assert_clean, _crops, audited  # noqa: E402, F401
+from test_figures import NOTICE, _assert_clean, _crops, audited, saved  # noqa: E402, F401
 
 from usvflow.figures import segment  # noqa: E402
-
-
-@pytest.fixture()
-def saved(audited, monkeypatch):  # noqa: F811 - the fixture imported above
-    """The figures saved while the test runs (audited as they are saved)."""
-    figs: list[Figure] = []
-    audited_savefig = Figure.savefig
-
-    def savefig(self, fname, *args, **kwargs):
-        figs.append(self)
-        return audited_savefig(self, fname, *args, **kwargs)
-
-    monkeypatch.setattr(Figure, "savefig", savefig)
-    close = plt.close
-    monkeypatch.setattr(plt, "close", lambda *a, **k: None)  # kept open to be read after saving
-    yield figs
-    for fig in figs:
-        close(fig)
 
 
 def _steps() -> pd.DataFrame:
@@ -46,7 +25,7 @@ def _steps() -> pd.DataFrame:
                          "noise_empty_pct": [95.4, 95.6, 80.9, np.nan, 85.9, 99.6, np.nan]})
 
 
-def _fig3(tmp_path, saved, n_noise=517):
+def _fig3(tmp_path, saved, n_noise=517):  # noqa: F811 - the fixture imported above
     images, masks = _crops(2)
     examples = {"threshold": masks, "autoencoder 1": masks, "erosion 1": masks}
     segment.plot_refinement(_steps(), images, masks, examples, str(tmp_path / "sq3.pdf"), NOTICE["segment"],
@@ -70,7 +49,7 @@ def test_noise_line_is_drawn_only_at_the_steps_that_score_it(tmp_path, saved, au
     _assert_clean(audited)
 
 
-def test_noise_line_says_what_it_measures(tmp_path, saved):
+def test_noise_line_says_what_it_measures(tmp_path, saved):  # noqa: F811
     _, panel, _ = _fig3(tmp_path, saved, n_noise=517)
     texts = [t.get_text() for t in panel.get_legend().get_texts()]
     label = next(t for t in texts if t.startswith("noise crops"))
@@ -92,7 +71,7 @@ def test_the_zoomed_accuracy_axis_says_its_span(tmp_path, saved, audited):  # no
     _assert_clean(audited)
 
 
-def test_the_truth_column_says_what_its_strokes_are(tmp_path, saved):
+def test_the_truth_column_says_what_its_strokes_are(tmp_path, saved):  # noqa: F811
     fig, _, _ = _fig3(tmp_path, saved)
     header = next(t.get_text() for a in fig.axes for t in a.texts if t.get_text().startswith("B "))
     assert header.split("\n", 1)[1].replace("\n", " ") == segment.TRUTH_NOTE

@@ -9,29 +9,13 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pytest
-from matplotlib.figure import Figure
-from test_figures import NOTICE, _assert_clean, _cohort, audited  # noqa: F401  (audited: a fixture)
+from test_figures import NOTICE, _assert_clean, _cohort, audited, saved  # noqa: F401  (fixtures)
 
 from usvflow.features.noise import image_noise_measures
 from usvflow.figures.features import NOISE_MARK, level_colours, noise_note, plot_fig1, plot_fig2
 from usvflow.figures.robustness import claim_label, plot_robustness
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-@pytest.fixture()
-def drawn(monkeypatch, audited):  # noqa: F811
-    """Every figure saved while the test runs (audited first, by ``audited``), kept for reading."""
-    figs: list[Figure] = []
-    saving = Figure.savefig
-
-    def savefig(self, fname, *args, **kwargs):
-        figs.append(self)
-        return saving(self, fname, *args, **kwargs)
-
-    monkeypatch.setattr(Figure, "savefig", savefig)
-    return figs
 
 
 def _fig1_inputs(n: int = 120):
@@ -48,14 +32,14 @@ def _fig1_inputs(n: int = 120):
     return table, images, feats, stats, stretch
 
 
-def test_fig1b_marks_noise_like_examples_by_fig7s_criterion_and_keeps_them(tmp_path, drawn, audited):  # noqa: F811
+def test_fig1b_marks_noise_like_examples_by_fig7s_criterion_and_keeps_them(tmp_path, saved, audited):  # noqa: F811
     table, images, feats, stats, stretch = _fig1_inputs()
     noise_like = image_noise_measures(images)["noise_like"].to_numpy(bool)  # Fig 7's function, not a copy
     assert 0 < noise_like.sum() < len(noise_like)
     plot_fig1(table, images, feats, stats, stretch, "sex", ["F", "M"], NOTICE["caption"], tmp_path / "fig1.pdf",
               noise_like=noise_like)
     _assert_clean(audited)
-    fig = drawn[-1]
+    fig = saved[-1]
     # B: the same random draw as without marks (seeded), every example shown, the noise-like ones marked.
     rng = np.random.default_rng(0)
     expected = []
@@ -100,10 +84,10 @@ def _fig2(tmp_path, n: int = 400):
     return table
 
 
-def test_fig2_3d_clouds_are_large_and_interleave_the_sexes(tmp_path, drawn, audited):  # noqa: F811
+def test_fig2_3d_clouds_are_large_and_interleave_the_sexes(tmp_path, saved, audited):  # noqa: F811
     table = _fig2(tmp_path)
     _assert_clean(audited)
-    fig = drawn[-1]
+    fig = saved[-1]
     # (the page's height <= 8.75 in is the audit's, clean above)
     cubes = [ax for ax in fig.axes if ax.name == "3d"]
     assert len(cubes) == 4
