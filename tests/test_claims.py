@@ -31,8 +31,8 @@ def test_each_claim_can_fail(tmp_path, capsys):
     verdicts = {c.name: c.holds for c in check_sex_claims(_stats(tmp_path, 0.56, 0.55, 0.58, 0.58, 0.09))}
     assert verdicts == {"CNN above chance across held-out animals": False,
                         "CNN above ridge and SVM on spectrograms": False,
-                        "cnn shuffled at chance": False, "ridge shuffled at chance": True,
-                        "svm shuffled at chance": True}
+                        "CNN shuffled at chance": False, "ridge shuffled at chance": True,
+                        "SVM shuffled at chance": True}
     assert main([str(tmp_path / "fig3.json")]) == 1
     assert main([str(tmp_path / "missing.json")]) == 2
     assert "not found" in capsys.readouterr().err
@@ -45,4 +45,4 @@ def test_beating_the_baselines_needs_a_significant_paired_difference(tmp_path):
     assert "p = 0.2" in verdicts["CNN above ridge and SVM on spectrograms"].detail
     # A shuffled control 6 points off chance fails the claim's own 5-point tolerance.
     verdicts = {c.name: c.holds for c in check_sex_claims(_stats(tmp_path, 0.62, 0.55, 0.57, 0.44, 0.004))}
-    assert not verdicts["cnn shuffled at chance"]
+    assert not verdicts["CNN shuffled at chance"]

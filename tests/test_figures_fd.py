@@ -13,7 +13,7 @@ from test_figures import NOTICE, _assert_clean, _cohort, audited, saved  # noqa:
 
 from usvflow.features.noise import image_noise_measures
 from usvflow.figures.features import NOISE_MARK, level_colours, noise_note, plot_fig1, plot_fig2
-from usvflow.figures.robustness import claim_label, plot_robustness
+from usvflow.figures.robustness import plot_robustness
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -106,19 +106,22 @@ def test_fig2_3d_clouds_are_large_and_interleave_the_sexes(tmp_path, saved, audi
         assert 0.3 < is_f[:half].mean() < 0.7 and 0.3 < is_f[half:].mean() < 0.7
 
 
-def test_robustness_claims_name_the_models_as_the_other_rows_do():
-    assert claim_label("cnn shuffled at chance") == "CNN shuffled at chance"
-    assert claim_label("svm shuffled at chance") == "SVM shuffled at chance"
-    assert claim_label("ridge shuffled at chance") == "ridge shuffled at chance"
-    assert claim_label("CNN above ridge and SVM on spectrograms") == "CNN above ridge and SVM on spectrograms"
+def test_robustness_claims_name_the_models_as_the_other_rows_do(tmp_path):
+    """The claims are named at their source (report.claims) as the accuracy rows name the models, and the
+    figure prints those names unchanged."""
+    from test_claims import _stats
+
+    from usvflow.report.claims import check_sex_claims
+    names = [c.name for c in check_sex_claims(_stats(tmp_path, 0.62, 0.55, 0.57, 0.51, 0.004))]
+    assert "CNN shuffled at chance" in names and "SVM shuffled at chance" in names
+    assert not any(re.search(r"\b(cnn|svm|dnn)\b", n) for n in names)
     long = pd.DataFrame({"seed": [1, 2], "kind": "accuracy", "quantity": "sex: CNN, shuffled labels",
                          "value": [49.0, 51.0]})
     summary = pd.DataFrame({"kind": ["accuracy", "claim", "claim"],
-                            "quantity": ["sex: CNN, shuffled labels", "cnn shuffled at chance",
-                                         "svm shuffled at chance"],
+                            "quantity": ["sex: CNN, shuffled labels", "CNN shuffled at chance",
+                                         "SVM shuffled at chance"],
                             "mean": [50.0, np.nan, np.nan], "sd": [1.0, np.nan, np.nan],
                             "holds": ["", "2/2", "1/2"], "pass_rate": [np.nan, 1.0, 0.5]})
     fig = plot_robustness(long, summary, "Headline numbers and claims over simulation seeds")
     labels = [t.get_text() for t in fig.axes[1].get_yticklabels()]
     assert labels == ["CNN shuffled at chance", "SVM shuffled at chance"]
-    assert not any(re.search(r"\b(cnn|svm|dnn)\b", t) for t in labels)

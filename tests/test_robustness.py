@@ -104,7 +104,7 @@ def test_mean_sd_range_and_pass_rates_over_seeds(tmp_path):
     above = summary.loc["CNN above chance across held-out animals"]
     assert above["holds"] == "2/3" and above["pass_rate"] == pytest.approx(2 / 3)
     assert summary.loc["CNN above ridge and SVM on spectrograms", "holds"] == "3/3"
-    assert summary.loc["cnn shuffled at chance", "pass_rate"] == pytest.approx(2 / 3)
+    assert summary.loc["CNN shuffled at chance", "pass_rate"] == pytest.approx(2 / 3)
     assert summary.loc["ridge shuffled at chance", "pass_rate"] == 1.0
     assert np.isnan(summary.loc["CNN above chance across held-out animals", "mean"])
 

@@ -88,7 +88,7 @@ def test_test_preset_runs_every_rule(test_preset_clone):
 
     claims = {c.name: c for c in check_sex_claims(clone / "results/stats/fig3.json", chance_tolerance=0.25)}
     assert len(claims) == 5
-    for name in ("cnn shuffled at chance", "ridge shuffled at chance", "svm shuffled at chance"):
+    for name in ("CNN shuffled at chance", "ridge shuffled at chance", "SVM shuffled at chance"):
         assert claims[name].holds, claims[name].detail
     assert "over 4 animals" in claims["CNN above chance across held-out animals"].detail
     # Attributing recordings: the per-recording curves, the sex bundle (it loads without Snakemake), the pairs row.

@@ -39,16 +39,6 @@ def seed_headline(metrics: pd.DataFrame, callspace: dict[str, Any]) -> dict[str,
     return values
 
 
-# Model names as the other rows print them (report.claims names a control by its model key, "cnn shuffled").
-MODEL_NAMES = {"cnn": "CNN", "svm": "SVM", "dnn": "DNN", "knn": "kNN"}
-
-
-def claim_label(name: str) -> str:
-    """A claim's row label as the other rows read: model keys in capitals ("cnn shuffled at chance" →
-    "CNN shuffled at chance"); every other word as written."""
-    return " ".join(MODEL_NAMES.get(w, w) for w in str(name).split(" "))
-
-
 @style.styled
 def plot_robustness(long: pd.DataFrame, summary: pd.DataFrame, title: str) -> plt.Figure:
     """Top: every headline accuracy per seed (dots), its mean ± SD over seeds (squares), chance (dashed line).
@@ -78,7 +68,7 @@ def plot_robustness(long: pd.DataFrame, summary: pd.DataFrame, title: str) -> pl
     bx.barh(yc, 100 * claims["pass_rate"].to_numpy(float), color="#b2182b", height=0.6)
     for yi, row in zip(yc, claims.itertuples()):
         bx.text(100 * row.pass_rate + 2, yi, row.holds, va="center", fontsize=7)
-    bx.set_yticks(yc, [claim_label(q) for q in claims["quantity"]])
+    bx.set_yticks(yc, list(claims["quantity"]))
     bx.set_xlim(0, 110)
     style.label_axes(bx, x="seeds on which it holds", x_unit="%", y="claim (Fig 3D/E)")
     bx.set_title("B  claims' pass rate")

@@ -23,6 +23,10 @@ class Claim:
     detail: str
 
 
+# The shuffled-label controls, by the key of their model in the stats file and the name the claims print.
+CONTROL_NAMES = {"cnn": "CNN", "ridge": "ridge", "svm": "SVM"}
+
+
 def _mean(values: dict, key: str) -> float:
     m = values.get(key, {}).get("mean")
     return float("nan") if m is None else float(m)
@@ -58,9 +62,9 @@ def check_sex_claims(stats_path: str | Path, alpha: float = 0.05, chance_toleran
               f"mean CNN {cnn:.1%}, ridge {ridge:.1%}, SVM {svm:.1%}; paired signed-rank {'; '.join(details)} "
               f"(alpha {alpha})"),
     ]
-    for m in ("cnn_shuffled", "ridge_shuffled", "svm_shuffled"):
-        a = _mean(values, f"sex_loao_{m}")
-        claims.append(Claim(f"{m.replace('_', ' ')} at chance", abs(a - 0.5) <= chance_tolerance,
+    for key, name in CONTROL_NAMES.items():
+        a = _mean(values, f"sex_loao_{key}_shuffled")
+        claims.append(Claim(f"{name} shuffled at chance", abs(a - 0.5) <= chance_tolerance,
                             f"{a:.1%} (chance 50 % ± {chance_tolerance:.0%})"))
     return claims
 
