@@ -55,7 +55,7 @@ def sim_crop(request):
     for _, c in calls.iterrows():
         mid = 0.5 * (c["onset_s"] + c["offset_s"])
         power, freqs, times = crop_at(rec.audio, rec.sample_rate, mid - 0.048, mid + 0.048, grid)
-        truth = render_mask(rec.contours, rec.calls, times, freqs)
+        truth = render_mask(rec.contours, rec.calls, times, freqs, frame_s=grid.window_s)
         out.append((to_gray(power, grid.dynamic_range_db), truth))
     return out
 

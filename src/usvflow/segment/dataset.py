@@ -6,8 +6,9 @@ truth, so each refinement step — and every model — can be scored against the
 
 * :func:`build_dataset`: crops centred on each detected call plus call-free noise crops, as grayscale uint8
   images at native resolution (one spectrogram pixel per bin and frame) or resized to the paper's 512×512;
-  truth masks (:func:`usvflow.simulate.recording.render_mask`), threshold masks (:func:`threshold_mask`) and the split
-  (test = whole animals held out per cohort; the rest 90/10 train/validation at random).
+  truth masks (:func:`usvflow.simulate.recording.render_mask`, each frame seeing only its own window),
+  threshold masks (:func:`threshold_mask`) and the split (test = whole animals held out per cohort; the rest
+  90/10 train/validation at random).
 * :func:`threshold_mask`: segmentation in the style of VocalMat (contrast, local threshold, opening, dilation,
   small-object removal) — the baseline, and the starting masks of the refinement.
 * :func:`erode_large_segments`: the paper's border thinning (4×2 kernel, only on segments ≥ 4× its size).
@@ -27,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from ..audio.io import read_wav
+from ..audio.stft import window_samples
 from ..simulate.recording import load_truth, render_mask
 from .crops import CropGrid, ThresholdParams, _resize, crop_at, crop_image, recording_floor, threshold_mask
 
@@ -59,6 +61,7 @@ def recording_crops(wav_path: str | Path, detections: pd.DataFrame, grid: CropGr
     if truth_dir is not None:
         calls, _, contours = load_truth(truth_dir, recording)
     crop_len = grid.n_frames * grid.hop_s
+    frame_s = window_samples(grid.window_s, fs) / fs  # what one frame sees: no overlap at window = hop
     windows = []
     for i, d in detections.reset_index(drop=True).iterrows():
         on, off = float(d["onset_s"]), float(d["offset_s"])
@@ -93,7 +96,8 @@ def recording_crops(wav_path: str | Path, detections: pd.DataFrame, grid: CropGr
         if truth is not None:
             t_lo, t_hi = times[0] - grid.hop_s, times[-1] + grid.hop_s
             inside = calls[(calls["onset_s"] < t_hi) & (calls["offset_s"] > t_lo)]
-            tm = render_mask(contours, inside, times, freqs) if len(inside) else np.zeros(power.shape, bool)
+            tm = (render_mask(contours, inside, times, freqs, frame_s=frame_s) if len(inside)
+                  else np.zeros(power.shape, bool))
         if grid.size:
             img = np.clip(np.round(_resize(img, out_shape, 1)), 0, 255).astype(np.uint8)
             if truth is not None:

@@ -184,14 +184,19 @@ def _overlaps(spans: np.ndarray, noise: pd.DataFrame) -> list[str]:
 
 def render_mask(contours: dict[str, np.ndarray], calls: pd.DataFrame, times: np.ndarray, freqs: np.ndarray,
                 halfwidth_hz: float | None = None, include_harmonics: bool = True,
-                include_broadband: bool = True) -> np.ndarray:
+                include_broadband: bool = True, frame_s: float | None = None) -> np.ndarray:
     """Boolean mask (freq × time) of the call pixels for any spectrogram grid.
 
     ``times`` are frame centres (s, same clock as the truth), ``freqs`` bin centres (Hz). A pixel is
     on when a call's instantaneous frequency (or its second harmonic, or its broadband patch) falls
     within ``halfwidth_hz`` of the bin during the frame. The default half-width is two bins, the
-    main lobe of a Hann-windowed tone; a frame reaches one hop either side of its centre, which is
-    half the window at the usual 50 % overlap.
+    main lobe of a Hann-windowed tone.
+
+    ``frame_s`` is the time one frame sees, the STFT window (s): a frame reaches ``frame_s / 2`` either
+    side of its centre. Pass the grid's window; the default, two hops, is the window only at 50 %
+    overlap. On a grid without overlap (window = hop, as the SqueakOut crops) the default would let
+    each column take the contour of its neighbours' frames too: a sweep's mask too tall in frequency
+    and every call and broadband patch up to one column longer at either end.
     """
     freqs = np.asarray(freqs, float)
     times = np.asarray(times, float)
@@ -200,7 +205,11 @@ def render_mask(contours: dict[str, np.ndarray], calls: pd.DataFrame, times: np.
     mask = np.zeros((freqs.size, times.size), dtype=bool)
     if times.size == 0 or contours["t"].size == 0:
         return mask
-    dt = 2 * float(np.median(np.diff(times))) if times.size > 1 else CONTOUR_STEP_S
+    if frame_s is None:
+        frame_s = 2 * float(np.median(np.diff(times))) if times.size > 1 else CONTOUR_STEP_S
+    if not frame_s > 0:
+        raise ValueError(f"frame_s must be positive, got {frame_s}")
+    dt = float(frame_s)
     for i, call in calls.reset_index(drop=True).iterrows():
         sel = contours["call_index"] == int(call["call_id"])
         ct, cf = contours["t"][sel], contours["f"][sel].astype(float)
