@@ -7,8 +7,10 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from test_figures import NOTICE, _assert_clean, _cohort, audited, saved  # noqa: F401  (fixtures)
 
 from usvflow.classify.models import build_model, layer_names
+from usvflow.figures import features as figfeat
 from usvflow.interpret.examples import MEASURES, image_measures, representative_call, typicality
 from usvflow.interpret.layers import analyse_fold, load_example, pick_examples, save_example
 from usvflow.interpret.settings import NetworkSettings
@@ -131,3 +133,55 @@ def test_fig6_note_says_how_the_examples_were_chosen():
     assert note.startswith("A, E: ") and "sex_F02#235" in note and "sex_M03#131" in note
     assert "median" in note and "correctly classified" in note
     assert not fig6_note(summary, {}, {"F": {"call_uid": "x"}}).startswith("A, E")  # no distance, no claim
+
+
+# --------------------------------------------------------------------------------------------- Fig 1C's detections
+
+
+MIN_PT = 4.0  # every detection's drawn mark at least this wide on the printed page
+
+
+def test_every_detection_in_fig1c_is_drawn_at_least_min_pt_wide_and_boxes_keep_their_duration(
+        tmp_path, audited, saved):  # noqa: F811  (the fixtures imported above)
+    table, images, feats = _cohort()
+    animals = sorted(table["animal"].unique())
+    stats1 = {"values": {"rates_per_animal": {a: 150.0 + 10 * i for i, a in enumerate(animals)},
+                         "animal_group": {a: a[0] for a in animals},
+                         "calls_per_group": table["sex"].value_counts().to_dict()}}
+    times, freqs = np.linspace(3.0, 4.5, 300), np.linspace(20e3, 125e3, 100)
+    # a 2-ms call (a fraction of a point at print size), a 3-ms one beside a long one, and two ordinary calls
+    calls = pd.DataFrame({"onset_s": [3.2, 3.5, 3.505, 3.9, 4.2], "offset_s": [3.25, 3.502, 3.56, 3.97, 4.203],
+                          "f_min_hz": [50e3, 60e3, 40e3, 60e3, 70e3], "f_max_hz": [70e3, 61e3, 80e3, 80e3, 72e3]})
+    stretch = {"db": np.random.default_rng(1).gamma(1, 5, (100, 300)), "times": times, "freqs": freqs,
+               "calls": calls, "title": "C  rec_1: 1.5 s with the 5 detected calls"}
+    figfeat.plot_fig1(table, images, feats, stats1, stretch, "sex", ["F", "M"], NOTICE["caption"],
+                      tmp_path / "fig1.pdf")
+    _assert_clean(audited)
+    fig = saved[0]
+    fig.canvas.draw()
+    pt_per_px = 72 / fig.dpi  # the figure is drawn at the print width: a display point is a printed point
+    marks = [a for ax in fig.axes for a in ax.lines if a.get_gid() == figfeat.DETECTION_GID]
+    assert len(marks) == 1
+    mark, ax = marks[0], marks[0].axes
+    x = np.asarray(mark.get_xdata(), float)
+    mid = (calls["onset_s"] + calls["offset_s"]).to_numpy() / 2
+    np.testing.assert_allclose(np.sort(x), np.sort(mid))  # one mark per detection, at its midpoint
+    assert mark.get_markersize() >= MIN_PT and mark.get_linestyle() == "None" and mark.get_visible()
+    # the marks lie inside the axes, in its upper half
+    px = ax.transData.transform(np.c_[x, np.full_like(x, 60.0)])[:, 0]
+    box = ax.get_window_extent()
+    assert np.all((px > box.x0) & (px < box.x1))
+    y_axes = np.asarray(mark.get_ydata(), float)
+    assert np.all((y_axes > 0.5) & (y_axes < 1.0))
+    # every detection has a drawn artist >= MIN_PT wide: its mark (MIN_PT) or a box at least that wide
+    rects = [p for p in ax.patches if p.get_edgecolor()[:3] == pytest.approx(
+        tuple(int(figfeat.DETECTION_COLOUR[i:i + 2], 16) / 255 for i in (1, 3, 5)))]
+    assert len(rects) == len(calls)
+    for r, c in zip(rects, calls.itertuples()):
+        assert r.get_width() == pytest.approx(c.offset_s - c.onset_s)  # the box keeps the true duration
+        assert r.get_x() == pytest.approx(c.onset_s)
+    widths_pt = np.array([r.get_window_extent().width for r in rects]) * pt_per_px
+    assert widths_pt.min() < MIN_PT  # the test has a call too short to see as a box: the marks are needed
+    key = [t.get_text() for t in ax.texts]
+    assert any("▼" in t and "to scale" in t for t in key)
+
