@@ -4,6 +4,8 @@
 #
 # results/network/sex/{animal}.calls.parquet   per held-out call and layer: sparsity, within/across-sex
 #                                              correlation, deconvolution scores (one job per fold)
+# results/network/sex/{animal}.example.npz     the fold's most typical correctly classified call (interpret.examples)
+# results/network/sex.example_{F,M}.npz        Fig 6A/E: per sex, the fold example closest to the sex's medians
 # results/network/sex.layers.csv               per layer and sex: mean, SEM, n (Fig 6C/D/G/H)
 # results/callspace/sex.calls.parquet          per call: map coordinates, sex, CNN score, cluster, kNN, overlays
 # results/stats/fig6.json, fig7.json           the numbers beside the paper's
@@ -27,6 +29,8 @@ FIG_INSIDE = "5 Inside the network (Ivanenko et al. 2020)"
 rule network_fold:
     input:
         model=f"{NET_FOLD}.pt",
+        # which held-out calls the fold's network gets right: Fig 6's example is one of them
+        predictions=f"{NET_FOLD}.predictions.parquet",
         dataset=f"results/dataset/{NET_COHORT}.calls.parquet",
         images=f"results/dataset/{NET_COHORT}.spectrograms.npy",
     output:

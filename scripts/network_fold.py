@@ -2,6 +2,7 @@
 import time
 
 import numpy as np
+import pandas as pd
 
 from usvflow.classify.inputs import prepare_images
 from usvflow.classify.models import layer_names, load_model
@@ -20,11 +21,17 @@ def main(smk):
     table, images = table[keep].reset_index(drop=True), images[keep]
     model, _ = load_model(smk.input.model)
     x, _ = prepare_images(images, model.config.input_size)
-    long, example = analyse_fold(model, x, table, smk.wildcards.animal, settings, layer_names(model))
+    # Fig 6's example is chosen among the calls this fold's network classifies correctly (its predictions)
+    pred = pd.read_parquet(smk.input.predictions)
+    right = dict(zip(pred["call_uid"].astype(str), pred["y_true"] == pred["y_pred"]))
+    correct = np.array([bool(right.get(str(u), False)) for u in table["call_uid"]])
+    long, example = analyse_fold(model, x, table, smk.wildcards.animal, settings, layer_names(model), correct)
     long.to_parquet(smk.output.calls, index=False)
     save_example(smk.output.example, example)
     print(f"fold {smk.wildcards.animal}: {long['call_uid'].nunique()} held-out calls, "
-          f"{int(np.isfinite(long['deconv_stim_corr']).sum())} deconvolved (call, layer) pairs, {time.time() - t0:.1f} s")
+          f"{int(np.isfinite(long['deconv_stim_corr']).sum())} deconvolved (call, layer) pairs, "
+          f"example {example['call_uid']} (typicality distance {example['distance']:.2f}, "
+          f"classified correctly: {example['correct']}), {time.time() - t0:.1f} s")
 
 
 main(snakemake)  # noqa: F821

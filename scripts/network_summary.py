@@ -17,6 +17,9 @@ def main(smk):
     for sex, path in (("F", smk.output.example_f), ("M", smk.output.example_m)):
         # a cohort with one sex only still gets both files (the other from that sex) so the DAG is fixed
         save_example(path, examples.get(sex) or next(iter(examples.values())))
+    for sex, ex in examples.items():
+        print(f"example {sex}: {ex['call_uid']}, typicality distance {ex.get('distance', float('nan')):.2f}, "
+              f"measures {ex.get('measures')}")
     values, rows = fig6_numbers(summary, tests)
     values["n_calls"] = int(long["call_uid"].nunique())
     values["n_folds"] = len(smk.input.calls)

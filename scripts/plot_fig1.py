@@ -30,7 +30,7 @@ def main(smk):
     db = db_above_floor(spec.power, spec.freqs)
     shown = calls[(calls["onset_s"] < start + length) & (calls["offset_s"] > start)]
     stretch = {"db": db, "times": spec.times, "freqs": spec.freqs, "calls": shown,
-               "title": f"C  {smk.params.recording}: {length:g} s with the {len(shown)} detected calls (boxes)"}
+               "title": f"C  {smk.params.recording}: {length:g} s with the {len(shown)} detected calls"}
     # B marks its noise-like examples by Fig 7's image criterion (the same function plot_fig7 calls).
     noise_like = image_noise_measures(images)["noise_like"].to_numpy(bool)
     plot_fig1(table, images, feats, stats, stretch, smk.params.group, list(smk.params.levels), smk.params.data,

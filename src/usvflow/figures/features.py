@@ -105,6 +105,13 @@ def _analysis_schematic(ax) -> None:
 
 
 NOISE_MARK, NOISE_COLOUR = "*", "#ff7f0e"  # B's mark of a noise-like example: title and dashed frame
+# C: each detection's box is its time × frequency extent to scale, so a call of a few ms is a box narrower than
+# its own edge at print size; a row of marks near the top (one per detection, at its midpoint, a fixed size in
+# points) shows every detection however short, and the key says so.
+DETECTION_COLOUR, DETECTION_MARK, DETECTION_MARK_PT, DETECTION_ROW = "#ff7f0e", "v", 5.0, 0.955
+DETECTION_KEY = ("boxes: each call's time and frequency extent, to scale; ▼: every detected call (a call of a few "
+                 "ms is a box thinner than a line)")
+DETECTION_GID = "fig1c_detection_marks"
 
 
 def noise_note(groups: np.ndarray, noise_like: np.ndarray, levels: list[str]) -> str:
@@ -131,7 +138,7 @@ def plot_fig1(table: pd.DataFrame, images: np.ndarray, features: pd.DataFrame, s
     stretch with detections | D the analysis scheme; E property distributions, F counts and rates.
 
     ``stretch``: ``{"db": (freq, time) dB above floor, "times": s, "freqs": Hz, "calls": DataFrame,
-    "title": str}`` — a spectrogram already computed by the caller (display only). ``note`` is the data
+    "title": str}`` — a spectrogram already computed by the caller (display only; the boxes' key goes under it). ``note`` is the data
     notice (tagged above the title). ``noise_like``: per row of ``table``, whether its image is noise-like by
     Fig 7's criterion (:func:`usvflow.features.noise.image_noise_measures`); B then marks such examples
     (drawn at random like the rest, never dropped) and says the cohort's share under its row.
@@ -192,10 +199,16 @@ def plot_fig1(table: pd.DataFrame, images: np.ndarray, features: pd.DataFrame, s
         im = ax.imshow(np.clip(stretch["db"], 0, 40), origin="lower", aspect="auto", cmap="gray_r", vmin=0,
                        vmax=40, extent=[t[0], t[-1], f[0] / 1e3, f[-1] / 1e3])
         style.colorbar(fig, im, ax, "dB above floor")
-    for c in stretch["calls"].itertuples():
+    calls = stretch["calls"]
+    for c in calls.itertuples():
         ax.add_patch(Rectangle((c.onset_s, c.f_min_hz / 1e3 - 2), c.offset_s - c.onset_s,
-                               (c.f_max_hz - c.f_min_hz) / 1e3 + 4, fill=False, ec="#ff7f0e", lw=0.8))
+                               (c.f_max_hz - c.f_min_hz) / 1e3 + 4, fill=False, ec=DETECTION_COLOUR, lw=0.8))
+    mid = (calls["onset_s"].to_numpy(float) + calls["offset_s"].to_numpy(float)) / 2
+    ax.plot(mid, np.full(mid.size, DETECTION_ROW), ls="none", marker=DETECTION_MARK, ms=DETECTION_MARK_PT,
+            mfc=DETECTION_COLOUR, mec="none", transform=ax.get_xaxis_transform(), gid=DETECTION_GID)
     ax.set_title(textwrap.fill(stretch["title"], 54))  # a long recording name wraps short of D's title
+    ax.annotate(textwrap.fill(DETECTION_KEY, 68), (0, 0), xycoords="axes fraction", xytext=(0, -28),
+                textcoords="offset points", ha="left", va="top", fontsize=7, color="0.25")  # under the x label
     style.label_axes(ax, "time", "frequency", "s", "kHz")
     # E: distributions of the six scored properties per group; F: counts and rates.
     sub = outer[2].subgridspec(1, len(PROPERTIES) + 2, wspace=0.25, width_ratios=[1] * len(PROPERTIES) + [0.45, 1])

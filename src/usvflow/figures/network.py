@@ -17,6 +17,7 @@ from matplotlib.colors import TwoSlopeNorm  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 
+from ..interpret.examples import RULE_TEXT as EXAMPLE_RULE  # noqa: E402
 from ..report import paper  # noqa: E402
 from . import style  # noqa: E402
 from .features import FEMALE, MALE  # noqa: E402
@@ -33,7 +34,7 @@ ACTIVATION_LABEL = "activation ÷ the layer's max (grey: no unit)"
 # An FC layer's units fill a near-square grid; the cells past the last unit are grey, not a colour of the scale.
 UNITS_CMAP = plt.get_cmap("magma").with_extremes(bad="0.8")
 RECONSTRUCTION_LABEL = "reconstruction ÷ its max |value|"
-FIG6_HEIGHT_IN = 7.68  # with the data tag, the title and the note below: one page (8.75 in)
+FIG6_HEIGHT_IN = 7.55  # with the data tag, the title and the five-line note below: one page (8.75 in)
 FIG6_NOTE_WIDTH = 145  # characters per line of the note at the minimum printed size
 # A and E: the examples' frequency ticks sit inside the axis (not on its top and bottom edges, 25 and 125 kHz)
 # so that no tick label shares a line with a row's title ("male M01" read as "25 male M01" beside the female
@@ -156,11 +157,13 @@ def _n_text(summary: pd.DataFrame, measure: str) -> str:
     return ", ".join(f"{int(d.loc[d['sex'] == s, 'n'].max())} {s}" for s in ("F", "M") if (d["sex"] == s).any())
 
 
-def fig6_note(summary: pd.DataFrame, values: dict[str, Any]) -> str:
-    """What C, D, G and H's points and error bars are, and what D's lines average; from the summary's n."""
+def fig6_note(summary: pd.DataFrame, values: dict[str, Any], examples: dict[str, dict[str, Any]] | None = None) -> str:
+    """How A and E's examples were chosen (when they carry a typicality distance); what C, D, G and H's points
+    and error bars are, and what D's lines average; from the summary's n."""
     folds = values.get("n_folds")
     deconv = _n_text(summary, "deconv_stim_corr")
-    return (f"C, D, G, H: mean over held-out calls ({_n_text(summary, 'sparsity')}"
+    chosen = [f"{s} {e['call_uid']}" for s, e in (examples or {}).items() if "distance" in e]
+    return ((f"A, E: {EXAMPLE_RULE} ({', '.join(chosen)}). " if chosen else "") + f"C, D, G, H: mean over held-out calls ({_n_text(summary, 'sparsity')}"
             + (f"; G, H: {deconv} deconvolved" if deconv else "")
             + "), each through the network of its own leave-one-animal-out fold"
             + (f" ({folds} folds)" if folds else "") + "; error bars ± 2 SEM over those calls. "
@@ -217,7 +220,7 @@ def plot_fig6(summary: pd.DataFrame, examples: dict[str, dict[str, Any]], values
     _curve(ax, summary, "deconv_similarity", "correlation", "H  similarity between units")
     _legend_above(ax)
     style.add_title(fig, "6", "Structure of the sex CNN's activity and representation")
-    style.add_note(fig, fig6_note(summary, values), width=FIG6_NOTE_WIDTH, color="k")
+    style.add_note(fig, fig6_note(summary, values, examples), width=FIG6_NOTE_WIDTH, color="k")
     return fig
 
 

@@ -6,6 +6,8 @@
     per-layer activations, sparsity, within/across-sex pattern correlation (Fig 6A-D).
 ``deconv``
     deconvolution of a layer's activity back to the input, guided or deconvnet (Fig 6E-H).
+``examples``
+    Fig 6's example calls: the rule that picks a representative call per sex (numpy and pandas only).
 ``layers``
     one leave-one-animal-out fold analysed layer by layer; the per-layer summary and tests.
 ``callspace``

@@ -11,6 +11,8 @@ from torch import nn
 
 from .activations import layer_activations, pattern_correlation, seen_masks, sparsity, sparsity_seen
 from .deconv import deconv_operators, deconv_scores, layer_reconstruction
+from .examples import MEASURES as EXAMPLE_MEASURES
+from .examples import image_measures, representative_call, typicality
 from .settings import DEFAULT_SETTINGS, NetworkSettings
 
 # --------------------------------------------------------------------------------------------- one fold
@@ -18,15 +20,17 @@ from .settings import DEFAULT_SETTINGS, NetworkSettings
 
 def analyse_fold(model: nn.Module, x: torch.Tensor, table: pd.DataFrame, held_out: str,
                  settings: NetworkSettings = DEFAULT_SETTINGS, layer_names: Sequence[str] | None = None,
-                 ) -> tuple[pd.DataFrame, dict[str, Any]]:
+                 correct: np.ndarray | None = None) -> tuple[pd.DataFrame, dict[str, Any]]:
     """All Fig 6 measurements of one leave-one-animal-out fold.
 
     ``x``: the cohort's network inputs (n, 1, S, S), row-aligned with ``table`` (columns ``call_uid``,
     ``animal``, ``sex`` in F/M). Returns a long table with one row per (held-out call, layer): ``sparsity``,
     ``sparsity_seen`` (over the units whose receptive field sees sound),
     ``within_corr``, ``across_corr`` and, for the deconvolved subsample, ``deconv_stim_corr`` and
-    ``deconv_similarity`` (NaN otherwise); and the examples for plotting (the held-out animal's first
-    deconvolved call: stimulus, per-layer activations and whole-layer reconstructions).
+    ``deconv_similarity`` (NaN otherwise); and the example for plotting: the held-out call most typical of
+    its sex among those the fold's network classifies correctly (``correct``, per row of ``table``; None: all
+    held-out calls), by :mod:`usvflow.interpret.examples` — its stimulus, per-layer activations, whole-layer
+    reconstructions, typicality ``distance`` and ``measures``.
     """
     sex = table["sex"].astype(str).str.upper().to_numpy()
     animal = table["animal"].astype(str).to_numpy()
@@ -68,9 +72,15 @@ def analyse_fold(model: nn.Module, x: torch.Tensor, table: pd.DataFrame, held_ou
         row["deconv_similarity"] = similarity
         frames.append(row)
 
-    j = int(deconv_idx[0])
+    # the example: drawn from no random stream, so the measurements above do not depend on it
+    measures = image_measures(x[:, 0].numpy())
+    distance = typicality(measures, sex)
+    ok = np.ones(test.size, bool) if correct is None else np.asarray(correct, bool)[test]
+    j = int(np.flatnonzero(test == representative_call(distance, test[ok], test))[0])
     example = {"call_uid": str(table["call_uid"].iloc[test[j]]), "animal": str(held_out), "sex": sex[test[j]],
-               "stimulus": x[test[j], 0].numpy(),
+               "stimulus": x[test[j], 0].numpy(), "distance": float(distance[test[j]]),
+               "correct": None if correct is None else bool(ok[j]),  # False: the fold got none right
+               "measures": {m: float(measures[m].iloc[test[j]]) for m in EXAMPLE_MEASURES},
                "activations": [a[j] for a in acts],
                "reconstructions": [layer_reconstruction(steps, li, [a[j] for a in acts], guided).numpy()
                                    for li in range(len(names))],
@@ -182,6 +192,11 @@ def plateau(summary: pd.DataFrame, measure: str, sex: str, n_layers: int = 2) ->
 def save_example(path: str, example: dict[str, Any]) -> None:
     """One fold's example call (stimulus, per-layer activations and reconstructions) as an .npz."""
     arrays = {"stimulus": example["stimulus"]}
+    if "distance" in example:
+        arrays.update(distance=np.float64(example["distance"]), measure_names=np.asarray(list(example["measures"])),
+                      measure_values=np.asarray(list(example["measures"].values()), float))
+    if example.get("correct") is not None:
+        arrays["correct"] = np.bool_(example["correct"])
     arrays.update({f"activation_{i}": a for i, a in enumerate(example["activations"])})
     arrays.update({f"reconstruction_{i}": r for i, r in enumerate(example["reconstructions"])})
     np.savez_compressed(path, **arrays, call_uid=example["call_uid"], animal=example["animal"], sex=example["sex"],
@@ -189,18 +204,26 @@ def save_example(path: str, example: dict[str, Any]) -> None:
 
 
 def load_example(path: str) -> dict[str, Any]:
-    """Inverse of :func:`save_example`."""
+    """Inverse of :func:`save_example` (a file without a typicality distance, as written before it existed,
+    loads without ``distance``, ``correct`` and ``measures``)."""
     with np.load(path) as z:
         layers = [str(v) for v in z["layers"]]
-        return {"call_uid": str(z["call_uid"]), "animal": str(z["animal"]), "sex": str(z["sex"]),
-                "stimulus": z["stimulus"], "layers": layers,
-                "activations": [z[f"activation_{i}"] for i in range(len(layers))],
-                "reconstructions": [z[f"reconstruction_{i}"] for i in range(len(layers))]}
+        out = {"call_uid": str(z["call_uid"]), "animal": str(z["animal"]), "sex": str(z["sex"]),
+               "stimulus": z["stimulus"], "layers": layers,
+               "activations": [z[f"activation_{i}"] for i in range(len(layers))],
+               "reconstructions": [z[f"reconstruction_{i}"] for i in range(len(layers))]}
+        if "distance" in z.files:
+            out.update(distance=float(z["distance"]), correct=bool(z["correct"]) if "correct" in z.files else None,
+                       measures={str(k): float(v) for k, v in zip(z["measure_names"], z["measure_values"])})
+        return out
 
 
 def pick_examples(examples: Sequence[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """One female and one male example (the first fold of each sex, folds in the given order)."""
+    """One female and one male example: per sex, the fold example with the smallest typicality ``distance``
+    (:mod:`usvflow.interpret.examples`; ties and examples without one: the first in the given order)."""
     out: dict[str, dict[str, Any]] = {}
     for ex in examples:
-        out.setdefault(ex["sex"], ex)
+        best = out.get(ex["sex"])
+        if best is None or ex.get("distance", np.inf) < best.get("distance", np.inf):
+            out[ex["sex"]] = ex
     return {s: out[s] for s in ("F", "M") if s in out}
