@@ -16,5 +16,6 @@ rule dataset:
         **res("dataset"),
     params:
         samples=lambda wildcards: SAMPLES.loc[cohort_recordings(wildcards.cohort)],
+        noise_like=config["dataset"]["noise_like"],
     script:
         "../scripts/dataset.py"

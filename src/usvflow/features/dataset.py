@@ -6,6 +6,12 @@ complexity): from a lab's annotation table when the sample sheet names one, from
 truth on simulated data. The detection is matched one-to-one to the reference call it overlaps most
 (temporal IoU ≥ 0.3); a detection without a partner keeps empty properties, and
 ``properties_source`` says where each row's properties came from.
+
+Every row also gets Fig 7's image measures (:func:`usvflow.features.noise.image_noise_measures`: ``low_share``,
+``broadest_khz``, ``noise_like``). The ``noise_like`` setting (config ``dataset.noise_like``) says what to do
+with the noise-like calls: ``keep`` them (the default: on the annotated real clips they are mostly true calls
+heard over noise, ``benchmarks/noise_like_real.py``) or ``drop`` them from the table and the images alike;
+the remaining rows keep their ``call_index`` and ``call_uid`` (the detector's numbering).
 """
 
 from __future__ import annotations
@@ -17,10 +23,14 @@ import pandas as pd
 
 from ..detect.evaluate import match
 from ..errors import InputError
+from .noise import image_noise_measures
 
 PROPERTIES = ["direction", "peaks", "breaks", "broadband", "tremolo", "complexity"]
 LABEL_COLUMNS = ["recording", "animal", "sex", "strain", "cohort"]
 MATCH_IOU = 0.3
+NOISE_COLUMNS = ["low_share", "broadest_khz", "noise_like"]
+#: What the dataset does with noise-like calls (config ``dataset.noise_like``).
+NOISE_POLICIES = ("keep", "drop")
 
 
 def read_annotations(path: str | Path) -> pd.DataFrame:
@@ -62,13 +72,35 @@ def attach_reference(calls: pd.DataFrame, reference: pd.DataFrame | None, source
     return out
 
 
+def noise_columns(table: pd.DataFrame, images: np.ndarray, policy: str = "keep") -> tuple[pd.DataFrame, np.ndarray]:
+    """``table`` with :data:`NOISE_COLUMNS` of its row-aligned ``images`` appended, and, with ``policy ==
+    "drop"``, the noise-like rows taken out of both (the rest in their order, the table's index reset)."""
+    if policy not in NOISE_POLICIES:
+        raise ValueError(f"noise_like must be one of {', '.join(NOISE_POLICIES)}, got {policy!r}")
+    if len(table) != len(images):
+        raise ValueError(f"{len(images)} images for {len(table)} calls")
+    measures = image_noise_measures(images)
+    out = table.copy()
+    out["low_share"] = measures["low_share"].to_numpy(float) if len(measures) else np.zeros(0)
+    out["broadest_khz"] = measures["broadest_khz"].to_numpy(float) if len(measures) else np.zeros(0)
+    out["noise_like"] = measures["noise_like"].to_numpy(bool) if len(measures) else np.zeros(0, bool)
+    if policy == "keep":
+        return out, images
+    keep = ~out["noise_like"].to_numpy(bool)
+    return out[keep].reset_index(drop=True), images[keep]
+
+
 def build_cohort(samples: pd.DataFrame, calls_paths: dict[str, str], image_paths: dict[str, str],
-                 truth_paths: dict[str, str] | None = None) -> tuple[pd.DataFrame, np.ndarray]:
+                 truth_paths: dict[str, str] | None = None,
+                 noise_like: str = "keep") -> tuple[pd.DataFrame, np.ndarray]:
     """Merge one cohort's per-recording detections into a call table and an aligned image stack.
 
     ``samples``: sample-sheet rows of the cohort (indexed by recording). ``truth_paths``: simulated
     truth tables by recording (None for real data; annotations then come from the sample sheet).
+    ``noise_like``: ``keep`` or ``drop`` the noise-like calls (:func:`noise_columns`).
     """
+    if noise_like not in NOISE_POLICIES:
+        raise ValueError(f"noise_like must be one of {', '.join(NOISE_POLICIES)}, got {noise_like!r}")
     tables, images = [], []
     for rec, row in samples.iterrows():
         calls = pd.read_csv(calls_paths[rec])
@@ -91,7 +123,7 @@ def build_cohort(samples: pd.DataFrame, calls_paths: dict[str, str], image_paths
         images.append(imgs)
     table = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame()
     stack = np.concatenate(images) if images else np.zeros((0, 100, 100), np.uint8)
-    return table, stack.astype(np.uint8)
+    return noise_columns(table, stack.astype(np.uint8), noise_like)
 
 
 def load_cohort(table_path: str | Path, images_path: str | Path) -> tuple[pd.DataFrame, np.ndarray]:
