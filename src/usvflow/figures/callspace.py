@@ -26,8 +26,29 @@ from .network import IMAGE_EXTENT, SEX_COLOUR, SEX_NAME  # noqa: E402
 # Fig 7A: the circles round the most sex-dominated cluster's calls (points², points); big enough to see at print
 # size around the map's dots (at 6 and 0.3 they vanished under them).
 CIRCLE_SIZE, CIRCLE_WIDTH = 16.0, 0.6
-FIG7_NOTE_WIDTH = 118  # characters per line of Fig 7's notes (8 pt): the page's width, so they take few lines
-FIG7_HEIGHT_IN, FIG7_NOTE_LINE_IN = 7.3, 8 * 1.2 / 72  # the canvas with up to six lines of notes; one more line
+FIG7_NOTE_WIDTH = 115  # characters per line of Fig 7's notes (8 pt): the page's width, so they take few lines
+FIG7_NOTE_LINE_IN = 8 * 1.25 / 72  # one line of the notes (inches, as drawn)
+# The canvas from the top, in inches (the data tag and the title sit above it, the notes below it; with up to
+# four lines of notes the page is at most 8.75 in tall, and each line more takes its height from the 3-D maps'
+# bands, not from the gaps or H and I, whose labels need their height):
+# the margin for B's header and its examples' two-line titles; A with its key beside B over C; a gap for D's
+# two-line title; D-G with their colour bars; a gap for the bars' labels and H's two-line title; H and I; the
+# margin for I's rotated ticks and H's x label.
+FIG7_TOP_IN, FIG7_BANDS_IN, FIG7_BOTTOM_IN = 0.55, (2.75, 0.4, 1.76, 0.6, 0.75), 0.53
+FIG7_NOTE_LINES = 4
+# A, the main panel, this wide and tall (inches) beside B and C, over its key (this tall); D-G share the page's
+# width in a row. The map's points in A (and D's few) and in E-G are drawn this many times the size
+# movie.panel3d gives its smaller panels.
+FIG7_A_IN, FIG7_A_POINTS, FIG7_MAP_POINTS, FIG7_KEY_IN = 2.45, 2.0, 1.4, 0.35
+
+
+def _band(fig: plt.Figure, top_in: float, height_in: float, left_in: float, right_in: float, *shape: int,
+          **kw: Any):
+    """A gridspec of ``shape`` from ``top_in`` down ``height_in`` and from ``left_in`` to ``right_in`` (inches
+    from the canvas's top and its left and right edges)."""
+    h, w = fig.get_figheight(), fig.get_figwidth()
+    return fig.add_gridspec(*shape, top=1 - top_in / h, bottom=1 - (top_in + height_in) / h, left=left_in / w,
+                            right=1 - right_in / w, **kw)
 
 
 def _sex_colours(calls: pd.DataFrame) -> np.ndarray:
@@ -35,7 +56,8 @@ def _sex_colours(calls: pd.DataFrame) -> np.ndarray:
 
 
 def _density_panels(fig: plt.Figure, spec, grid: dict[str, np.ndarray]) -> None:
-    """C: male and female densities (each as % of its calls per bin, summed over t-SNE 3) and their difference."""
+    """C: male and female densities (each as % of its calls per bin, summed over t-SNE 3: the caption says so)
+    and their difference."""
     proj = {k: np.asarray(grid[k]).sum(axis=2).T for k in ("male", "female")}
     proj = {k: 100 * v / v.sum() if v.sum() > 0 else v for k, v in proj.items()}
     proj["difference"] = proj["male"] - proj["female"]
@@ -44,9 +66,9 @@ def _density_panels(fig: plt.Figure, spec, grid: dict[str, np.ndarray]) -> None:
     cells = spec.subgridspec(1, 3, wspace=0.55)
     first = None
     for j, (key, title, cmap, label) in enumerate([
-            ("male", "C  male density\n(summed over t-SNE 3)", "Blues", "% of male calls per bin"),
-            ("female", "female density", "Reds", "% of female calls per bin"),
-            ("difference", "male − female", "RdBu", "male − female (% per bin)")]):
+            ("male", "C  male density", "Blues", "% of calls per bin"),
+            ("female", "female density", "Reds", "% of calls per bin"),
+            ("difference", "male − female", "RdBu", "M − F (% per bin)")]):
         ax = fig.add_subplot(cells[j], sharey=first)
         first = first or ax
         img = proj[key]
@@ -65,7 +87,7 @@ def _density_panels(fig: plt.Figure, spec, grid: dict[str, np.ndarray]) -> None:
 # What the simulator's noise label of a call (usvflow.features.noise.truth_noise) means, in a reader's words.
 NOISE_WORDS = {"none": "no noise", "click": "on click", "movement": "on movement", "burst": "on burst",
                "unmatched": "no true call"}
-NOISE_MEANING = {"no noise": "no simulated noise event (click, movement, burst) overlaps the call",
+NOISE_MEANING = {"no noise": "no simulated noise event overlaps the call",
                  "no true call": "the detection matches no simulated call",
                  "noise-like": "its image is noise-like (criterion below)", "tonal": "its image is not noise-like"}
 
@@ -106,11 +128,11 @@ def _examples(fig: plt.Figure, spec, calls: pd.DataFrame, images: np.ndarray, va
     picked = _picked(values)
     # side by side, each call image near square (stacked full-width strips flattened every call into a line)
     n = max(1, len(picked))
-    sub = spec.subgridspec(1, n + 1, wspace=0.3, width_ratios=[0.4] + [1] * n)  # left: room for A's z label
+    sub = spec.subgridspec(1, n, wspace=0.3)
     first = None
     best = values.get("dominant_cluster")
     for i, (row, where) in enumerate(picked):
-        ax = fig.add_subplot(sub[0, i + 1], sharex=first, sharey=first)
+        ax = fig.add_subplot(sub[0, i], sharex=first, sharey=first)
         first = first or ax
         sex = calls.loc[calls["row"] == row, "sex"]
         ax.imshow(images[row], origin="lower", aspect="auto", cmap="gray_r", extent=IMAGE_EXTENT,
@@ -159,7 +181,7 @@ def _knn_panel(ax: plt.Axes, values: dict[str, Any]) -> None:
     ax.set_ylim(0, 135)
     ax.set_yticks(range(0, 101, 20))
     ax.legend(frameon=False, loc="upper center", ncol=2, handlelength=1.0, columnspacing=0.8)
-    ax.set_title("H  nearest-neighbour decoding\nof sex on the map (leave-one-out)")
+    ax.set_title("H  nearest-neighbour decoding of sex")  # on the map, leave-one-out: the caption
 
 
 def cluster_noise(calls: pd.DataFrame, noise: pd.DataFrame) -> pd.DataFrame:
@@ -195,38 +217,38 @@ def _cluster_panel(ax: plt.Axes, table: pd.DataFrame, best: Any, overall: dict[s
 
 
 def _noise_line(values: dict[str, Any], table: pd.DataFrame | None, best: Any, overall: dict[str, float]) -> str:
+    """The dominant cluster's noise shares beside all calls', and the noisiest cluster (the criteria: the
+    caption)."""
     if table is None or best is None or best not in table.index:
         return ""
     row = table.loc[best]
-    text = (f"cluster {best}: {row['noise_like']:.0f} % noise-like images (all calls {overall['noise_like']:.0f} %; "
-            "criterion: > 20 % of the image's level at 25-40 kHz, or one column loud over ≥ 30 kHz)")
+    text = f"cluster {best}: {row['noise_like']:.0f} % noise-like images (all calls {overall['noise_like']:.0f} %)"
     if np.isfinite(row["truth_noise"]):
-        text += (f"; {row['truth_noise']:.0f} % of its calls lie on a simulated click, movement or burst "
-                 f"(all calls {overall['truth_noise']:.0f} %)")
+        text += f", {row['truth_noise']:.0f} % on simulated noise (all calls {overall['truth_noise']:.0f} %)"
     key = "truth_noise" if table["truth_noise"].notna().any() else "noise_like"
     worst = table[key].idxmax()
     if worst != best:
         w = table.loc[worst]
-        text += (f". Noisiest cluster: {worst}, {w['n']:.0f} calls, {w['male']:.0f} % male, "
+        text += (f"; noisiest cluster: {worst}, {w['n']:.0f} calls, {w['male']:.0f} % male, "
                  f"{w[key]:.0f} % {'on simulated noise' if key == 'truth_noise' else 'noise-like'}")
-    return text
+    return text + "."
 
 
-def _summary_lines(values: dict[str, Any], best: Any, width: int = 105) -> str:
+def _summary_lines(values: dict[str, Any], best: Any) -> str:
+    """The calls behind the map and the most sex-dominated cluster's test (the method: the caption)."""
     cnn_conf = values.get("cnn_accuracy_confident")
-    lines = [f"calls: {values.get('n_calls')} ({values.get('n_female')} F, {values.get('n_male')} M); "
-             f"with a held-out CNN score: {values.get('n_with_score')}; confident: {values.get('n_confident')}"
-             + (f" (CNN accuracy on them {100 * cnn_conf:.1f} %)" if cnn_conf is not None and np.isfinite(cnn_conf)
-                else "")]
+    text = (f"calls: {values.get('n_calls')} ({values.get('n_female')} F, {values.get('n_male')} M); "
+            f"held-out CNN score: {values.get('n_with_score')}; confident: {values.get('n_confident')}"
+            + (f" (CNN accuracy {100 * cnn_conf:.1f} %)" if cnn_conf is not None and np.isfinite(cnn_conf)
+               else "") + ". ")
     if best is None:
-        lines.append("no cluster of the map was large enough to test for sex dominance")
-    else:
-        lines.append(f"most sex-dominated cluster (k-means, binomial test, Bonferroni): {values['dominant_cluster_sex']}, "
-                     f"{values['dominant_cluster_size']} calls, {100 * values['dominant_cluster_male_share']:.0f} % male, "
-                     f"p = {values['dominant_cluster_p_bonferroni']:.1e}; calls from {values['dominant_cluster_male_animals']}"
-                     f"/{values['n_male_animals']} males, {values['dominant_cluster_female_animals']}/"
-                     f"{values['n_female_animals']} females; {values['significant_clusters']} clusters significant")
-    return "\n".join(textwrap.fill(line, width) for line in lines)
+        return text + "No cluster of the map was large enough to test for sex dominance."
+    return text + (f"Most sex-dominated cluster: {best} ({values['dominant_cluster_sex']}), "
+                   f"{values['dominant_cluster_size']} calls, {100 * values['dominant_cluster_male_share']:.0f} % male, "
+                   f"p = {values['dominant_cluster_p_bonferroni']:.1e} (Bonferroni), from "
+                   f"{values['dominant_cluster_male_animals']}/{values['n_male_animals']} males, "
+                   f"{values['dominant_cluster_female_animals']}/{values['n_female_animals']} females; "
+                   f"{values['significant_clusters']} clusters significant.")
 
 
 @style.styled
@@ -236,9 +258,9 @@ def plot_fig7(calls: pd.DataFrame, grid: dict[str, np.ndarray], images: np.ndarr
     female densities and their difference; D confident calls only; E–G overlays; H kNN decoding; I (with
     ``noise``) each cluster's male share beside its share of noise-like calls. ``noise``: one row per image
     (``noise_like``; ``truth``: the simulated noise event under the call, see
-    :func:`usvflow.features.noise.truth_noise`). ``subtitle``: see :func:`plot_fig6`."""
+    :func:`usvflow.features.noise.truth_noise`). ``subtitle``: see :func:`usvflow.figures.network.plot_fig6`."""
     best = values.get("dominant_cluster")
-    table, overall, summary = None, None, _summary_lines(values, best, FIG7_NOTE_WIDTH)
+    table, overall, notes = None, None, [_summary_lines(values, best)]
     if noise is not None and len(calls):
         table = cluster_noise(calls, noise)
         rows = noise.iloc[calls["row"]]
@@ -246,40 +268,52 @@ def plot_fig7(calls: pd.DataFrame, grid: dict[str, np.ndarray], images: np.ndarr
         overall = {"male": 100 * calls["sex"].eq("M").mean(), "noise_like": 100 * rows["noise_like"].mean(),
                    "truth_noise": 100 * truth.map(lambda t: np.nan if not isinstance(t, str) else t != "none")
                    .astype(float).mean()}
-        noise_text = _noise_line(values, table, best, overall)
-        summary += "\n" + textwrap.fill(noise_text, FIG7_NOTE_WIDTH) if noise_text else ""
-        key = noise_key(values, noise)
-        summary += "\n" + textwrap.fill(key, FIG7_NOTE_WIDTH) if key else ""
-    # with the tag, the title and the notes: one page (8.75 in); the panels give up what notes past six lines take
-    extra = max(0, summary.count("\n") + 1 - 6) * FIG7_NOTE_LINE_IN
-    fig = plt.figure(figsize=(style.PRINT_WIDTH_IN, FIG7_HEIGHT_IN - extra))
-    # In the paper's order, row by row: A and B; C's three densities; D-G on the map; H, I; the notes.
-    gs = fig.add_gridspec(4, 3, height_ratios=[2.0, 1.55, 1.65, 1.7], hspace=0.7, wspace=0.45, top=0.87,
-                          bottom=0.12, left=0.06, right=0.94)
+        notes.append(" ".join(t for t in (_noise_line(values, table, best, overall), noise_key(values, noise)) if t))
+    summary = "\n".join(textwrap.fill(n, FIG7_NOTE_WIDTH) for n in notes if n)
+    # one page (8.75 in) with the tag, the title and the notes: the bands give up what notes past four lines take
+    bands, panels = np.array(FIG7_BANDS_IN), np.array([1.0, 0, 1, 0, 0])  # the gaps and H, I (labels) keep theirs
+    bands *= 1 - panels * max(0, summary.count("\n") + 1 - FIG7_NOTE_LINES) * FIG7_NOTE_LINE_IN / (bands * panels).sum()
+    tops = FIG7_TOP_IN + np.concatenate([[0], np.cumsum(bands)])
+    fig = plt.figure(figsize=(style.PRINT_WIDTH_IN, tops[-1] + FIG7_BOTTOM_IN))
     order = np.random.default_rng(0).permutation(len(calls))  # neither sex painted over the other systematically
     shuffled = calls.iloc[order]
     raster = {"rasterized": True}  # thousands of points: raster keeps the PDF small
 
-    ax, _ = panel3d(fig, gs[0, 0], shuffled, _sex_colours(shuffled), "A  t-SNE of spectrograms", calls, **raster)
+    # A, the main panel, with its key under it; B and C to its right, clear of its "t-SNE 3" label
+    a_side = min(FIG7_A_IN, bands[0] - FIG7_KEY_IN)
+    left = _band(fig, tops[0], bands[0], 0.05, style.PRINT_WIDTH_IN - 0.05 - a_side, 2, 1,
+                 height_ratios=[a_side, bands[0] - a_side], hspace=0)
+    ax, _ = panel3d(fig, left[0], shuffled, _sex_colours(shuffled), "A  t-SNE of spectrograms", calls,
+                    scale=FIG7_A_POINTS, **raster)
     ax.set_box_aspect(None, zoom=0.95)
     if best is not None:
         inside = calls[calls["cluster"] == best]
         ax.scatter(inside["x"], inside["y"], inside["z"], facecolors="none", edgecolors="k", s=CIRCLE_SIZE,
                    linewidths=CIRCLE_WIDTH, depthshade=False, **raster)
-    _examples(fig, gs[0, 1:], calls, images, values, noise)
-    _density_panels(fig, gs[1, :], grid)
-    maps = gs[2, :].subgridspec(1, 4, wspace=0.45)
+    right = _band(fig, tops[0], bands[0], a_side + 0.75, 0.72, 2, 1, height_ratios=[1.15, 1.0], hspace=0.75)
+    _examples(fig, right[0], calls, images, values, noise)
+    _density_panels(fig, right[1], grid)
+    # D-G: the map again, as large as four fit across the page (D's axis labels, right of it, name E-G's too),
+    # the overlays' colour bars under them
+    maps = _band(fig, tops[2], bands[2], 0.15, 0.22, 2, 5, height_ratios=[1, 0.04], width_ratios=[1, 0.12, 1, 1, 1],
+                 wspace=0.06, hspace=0.02)
     conf = shuffled[shuffled["confident"]]
     ax, _ = panel3d(fig, maps[0, 0], conf, _sex_colours(conf), f"D  confident only\n(p < 0.1 or > 0.9, n = {len(conf)})",
-                   calls, **raster)
-    ax.set_box_aspect(None, zoom=0.85)
+                    calls, scale=FIG7_A_POINTS, **raster)
+    ax.set_box_aspect(None, zoom=0.95)
     for j, (column, title, unit) in enumerate(c for c in OVERLAYS if c[0] in calls):
         v = shuffled[column].to_numpy(float)
         lo, hi = np.nanpercentile(v, [2, 98]) if np.isfinite(v).any() else (0, 1)
-        ax, sc = panel3d(fig, maps[0, j + 1], shuffled, v, title, calls, cmap="viridis", vmin=lo, vmax=hi, **raster)
-        ax.set_box_aspect(None, zoom=0.85)
-        style.colorbar(fig, sc, ax, title.split("  ")[1], unit, fraction=0.06, pad=0.2, shrink=0.7)
-    low = gs[3, :].subgridspec(1, 2, wspace=0.4, width_ratios=[1, 2])  # H's two-line title clear of I's y label
+        ax, sc = panel3d(fig, maps[0, j + 2], shuffled, v, title, calls, scale=FIG7_MAP_POINTS, cmap="viridis",
+                         vmin=lo, vmax=hi, **raster)
+        ax.set_box_aspect(None, zoom=1.05)
+        for axis in (ax.xaxis, ax.yaxis, ax.zaxis):
+            axis.label.set_text("")
+        style.exempt(ax, "the map of D (and A) in D's axes, t-SNE 1-3, turned the same way; colour bar below")
+        cax = fig.add_subplot(maps[1, j + 2].subgridspec(1, 3, width_ratios=[0.15, 0.7, 0.15])[0, 1])
+        style.colorbar(fig, sc, None, title.split("  ")[1], unit, cax=cax, orientation="horizontal")
+    # H's two-line title clear of I's y label
+    low = _band(fig, tops[4], bands[4], 0.5, 0.2, 1, 2, wspace=0.4, width_ratios=[1, 2])
     _knn_panel(fig.add_subplot(low[0, 0]), values)
     if table is not None:
         _cluster_panel(fig.add_subplot(low[0, 1]), table, best, overall)
@@ -287,8 +321,9 @@ def plot_fig7(calls: pd.DataFrame, grid: dict[str, np.ndarray], images: np.ndarr
     if best is not None:  # the circles drawn round its calls in A (the legend's marker is theirs)
         handles.append(Line2D([], [], ls="", marker="o", mfc="none", color="k", mew=CIRCLE_WIDTH,
                               label=f"cluster {best} (circled in A)"))
-    fig.legend(handles=handles, loc="upper right", ncol=3, frameon=False, bbox_to_anchor=(1.0, 1.0),
-               title="A, B, D: emitter's sex")
-    style.add_note(fig, summary, width=125, color="k", fontsize=style.fontsize_for(fig, 8))
+    under_a = left[1].get_position(fig)  # the key right under A, from the page's left edge
+    fig.legend(handles=handles, loc="upper left", ncol=3, frameon=False, title="A, B, D: emitter's sex",
+               bbox_to_anchor=(under_a.x0, under_a.y1), borderaxespad=0.0, handletextpad=0.2, columnspacing=0.8)
+    style.add_note(fig, summary, width=FIG7_NOTE_WIDTH, color="k", fontsize=style.fontsize_for(fig, 8))
     style.add_title(fig, "7", "The space of calls and the emitter's sex")
     return fig
