@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 
 from usvflow.features.noise import image_noise_measures, truth_noise
-from usvflow.figures.network import plot_fig7
+from usvflow.figures.callspace import plot_fig7
 from usvflow.workflow.script import script_main
 
 

@@ -40,10 +40,18 @@ def _superscript(n: int) -> str:
     return str(n).translate(str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹"))
 
 
-def panel3d(fig, spec, calls: pd.DataFrame, colour: Any, title: str, frame: pd.DataFrame, **kw: Any):
-    """One 3-D scatter in the frame of the whole map (so every panel turns about the same centre)."""
+def point_size(n: int, scale: float = 1.0) -> float:
+    """A 3-D scatter's marker area (points²) for a map of ``n`` calls: smaller the more calls there are, so
+    that dense regions stay readable; ``scale`` enlarges it for a panel drawn larger than the default."""
+    return scale * float(np.clip(4000.0 / max(n, 1), 1.5, 14.0))
+
+
+def panel3d(fig, spec, calls: pd.DataFrame, colour: Any, title: str, frame: pd.DataFrame, scale: float = 1.0,
+            **kw: Any):
+    """One 3-D scatter in the frame of the whole map (so every panel turns about the same centre); ``scale``:
+    see :func:`point_size`."""
     ax = fig.add_subplot(spec, projection="3d")
-    size = float(np.clip(4000.0 / max(len(frame), 1), 1.5, 14.0))
+    size = point_size(len(frame), scale)
     sc = ax.scatter(calls["x"], calls["y"], calls["z"], c=colour, s=size, linewidths=0, alpha=0.8,
                     depthshade=False, **kw)
     for axis in "xyz":

@@ -1,10 +1,9 @@
-"""Figures 6 and 7 of Ivanenko et al. 2020. Each function reads computed results and draws; none of them
-computes a result (the numbers come from :mod:`usvflow.interpret` and :mod:`usvflow.report.interpret`). The
-S1 Video is :mod:`usvflow.figures.movie`."""
+"""Fig 6 of Ivanenko et al. 2020. Each function reads computed results and draws; none of them computes a
+result (the numbers come from :mod:`usvflow.interpret` and :mod:`usvflow.report.interpret`). Fig 7 is
+:mod:`usvflow.figures.callspace` (its names still resolve here), the S1 Video :mod:`usvflow.figures.movie`."""
 
 from __future__ import annotations
 
-import textwrap
 from typing import Any
 
 import matplotlib
@@ -15,13 +14,11 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.colors import TwoSlopeNorm  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
-from matplotlib.patches import Patch  # noqa: E402
 
 from ..interpret.examples import RULE_TEXT as EXAMPLE_RULE  # noqa: E402
 from ..report import paper  # noqa: E402
 from . import style  # noqa: E402
 from .features import FEMALE, MALE  # noqa: E402
-from .movie import OVERLAYS, panel3d  # noqa: E402
 
 ACROSS = "#9467bd"  # purple: across-sex correlation (paper Fig 6D)
 SEX_COLOUR = {"F": FEMALE, "M": MALE}
@@ -224,272 +221,15 @@ def plot_fig6(summary: pd.DataFrame, examples: dict[str, dict[str, Any]], values
     return fig
 
 
-# Fig 7A: the circles round the most sex-dominated cluster's calls (points², points); big enough to see at print
-# size around the map's dots (at 6 and 0.3 they vanished under them).
-CIRCLE_SIZE, CIRCLE_WIDTH = 16.0, 0.6
-FIG7_NOTE_WIDTH = 118  # characters per line of Fig 7's notes (8 pt): the page's width, so they take few lines
-FIG7_HEIGHT_IN, FIG7_NOTE_LINE_IN = 7.3, 8 * 1.2 / 72  # the canvas with up to six lines of notes; one more line
+# Fig 7's names, as callers imported them when Figs 6 and 7 shared this module (resolved on first use: the
+# Fig 7 module imports this one).
+FIG7_NAMES = frozenset({"CIRCLE_SIZE", "CIRCLE_WIDTH", "NOISE_WORDS", "NOISE_MEANING", "cluster_noise", "noise_key",
+                        "plot_fig7", "_noise_word"})
 
 
-def _sex_colours(calls: pd.DataFrame) -> np.ndarray:
-    return np.where(calls["sex"].to_numpy() == "M", MALE, FEMALE)
+def __getattr__(name: str) -> Any:
+    if name in FIG7_NAMES:
+        from . import callspace
 
-
-def _density_panels(fig: plt.Figure, spec, grid: dict[str, np.ndarray]) -> None:
-    """C: male and female densities (each as % of its calls per bin, summed over t-SNE 3) and their difference."""
-    proj = {k: np.asarray(grid[k]).sum(axis=2).T for k in ("male", "female")}
-    proj = {k: 100 * v / v.sum() if v.sum() > 0 else v for k, v in proj.items()}
-    proj["difference"] = proj["male"] - proj["female"]
-    ax_ = grid["axes"]
-    ext = (ax_[0][0], ax_[0][-1], ax_[1][0], ax_[1][-1])
-    cells = spec.subgridspec(1, 3, wspace=0.55)
-    first = None
-    for j, (key, title, cmap, label) in enumerate([
-            ("male", "C  male density\n(summed over t-SNE 3)", "Blues", "% of male calls per bin"),
-            ("female", "female density", "Reds", "% of female calls per bin"),
-            ("difference", "male − female", "RdBu", "male − female (% per bin)")]):
-        ax = fig.add_subplot(cells[j], sharey=first)
-        first = first or ax
-        img = proj[key]
-        if key == "difference":
-            lim = float(np.abs(img).max()) or 1.0
-            im = ax.imshow(img, origin="lower", extent=ext, aspect="auto", cmap=cmap, vmin=-lim, vmax=lim)
-        else:
-            im = ax.imshow(img, origin="lower", extent=ext, aspect="auto", cmap=cmap, vmin=0)
-        ax.set_xticks([])
-        ax.set_yticks([])
-        style.label_axes(ax, "t-SNE 1", "t-SNE 2" if j == 0 else None)
-        ax.set_title(title)
-        style.colorbar(fig, im, ax, label, fraction=0.08, pad=0.04)
-
-
-# What the simulator's noise label of a call (usvflow.features.noise.truth_noise) means, in a reader's words.
-NOISE_WORDS = {"none": "no noise", "click": "on click", "movement": "on movement", "burst": "on burst",
-               "unmatched": "no true call"}
-NOISE_MEANING = {"no noise": "no simulated noise event (click, movement, burst) overlaps the call",
-                 "no true call": "the detection matches no simulated call",
-                 "noise-like": "its image is noise-like (criterion below)", "tonal": "its image is not noise-like"}
-
-
-def _noise_word(noise: pd.DataFrame, row: int) -> str:
-    """An example's noise label: the simulator's (the noise event its true call overlaps) where known, else
-    the image measure's."""
-    truth = noise["truth"].iloc[row] if "truth" in noise else np.nan
-    if isinstance(truth, str):
-        return NOISE_WORDS.get(truth, f"on {truth}")
-    return "noise-like" if bool(noise["noise_like"].iloc[row]) else "tonal"
-
-
-def _picked(values: dict[str, Any]) -> list[tuple[int, str]]:
-    """B's examples, (image row, "outside" or "cluster"), at most five: the outside ones first."""
-    rows_in = values.get("example_rows_inside", [])
-    rows_out = values.get("example_rows_outside", [])
-    return ([(r, "outside") for r in rows_out] + [(r, "cluster") for r in rows_in])[:5]
-
-
-def noise_key(values: dict[str, Any], noise: pd.DataFrame | None) -> str:
-    """What B's noise labels mean, for the labels shown: "B: 'no noise event': no simulated noise event ..."."""
-    if noise is None:
-        return ""
-    meanings: dict[str, list[str]] = {}
-    for w in dict.fromkeys(_noise_word(noise, row) for row, _ in _picked(values)):
-        meanings.setdefault(NOISE_MEANING.get(w, "the call overlaps that simulated noise event"), []).append(f"'{w}'")
-    parts = [f"{', '.join(words)}: {meaning}" for meaning, words in meanings.items()]
-    return "B: " + "; ".join(parts) + "." if parts else ""
-
-
-def _examples(fig: plt.Figure, spec, calls: pd.DataFrame, images: np.ndarray, values: dict[str, Any],
-              noise: pd.DataFrame | None = None) -> None:
-    """B: calls from outside and inside the most sex-dominated cluster, in their emitter's colour, each with
-    its noise label (``noise``: see :func:`plot_fig7`)."""
-    rows_in = values.get("example_rows_inside", [])
-    rows_out = values.get("example_rows_outside", [])
-    picked = _picked(values)
-    # side by side, each call image near square (stacked full-width strips flattened every call into a line)
-    n = max(1, len(picked))
-    sub = spec.subgridspec(1, n + 1, wspace=0.3, width_ratios=[0.4] + [1] * n)  # left: room for A's z label
-    first = None
-    best = values.get("dominant_cluster")
-    for i, (row, where) in enumerate(picked):
-        ax = fig.add_subplot(sub[0, i + 1], sharex=first, sharey=first)
-        first = first or ax
-        sex = calls.loc[calls["row"] == row, "sex"]
-        ax.imshow(images[row], origin="lower", aspect="auto", cmap="gray_r", extent=IMAGE_EXTENT,
-                  interpolation="nearest")
-        place = "outside" if where == "outside" else f"cluster {best}"
-        tag = place if noise is None else f"{place}:\n{_noise_word(noise, row)}"
-        ax.set_title(tag, loc="center", fontweight="bold", color=SEX_COLOUR.get(sex.iloc[0] if len(sex) else "", "k"))
-        ax.set_xticks([0, 50, 100], ["0", "50", "100"])
-        for label, align in zip(ax.get_xticklabels(), ("left", "center", "right")):
-            label.set_horizontalalignment(align)  # inside the image: one example's 100 not beside the next's 0
-        ax.set_yticks([25, 75, 125])
-        if i:  # the time ticks on every example (the same axes), the frequency ones on the first only
-            ax.tick_params(labelleft=False, labelbottom=True)
-            style.exempt(ax, "a call's spectrogram image as in Fig 1B (darker = louder), in the first example's "
-                             "axes")
-        else:
-            style.exempt(ax, "a call's spectrogram image as in Fig 1B (darker = louder): level, no colour bar")
-            style.label_axes(ax, "time", "f", "ms", "kHz")
-    if first is not None:
-        n_in = min(len(rows_in), 5 - min(len(rows_out), 5))
-        from matplotlib.transforms import offset_copy
-
-        lines = 1 + (noise is not None)  # the column titles' lines, above which the header sits
-        above = offset_copy(first.transAxes, fig=fig, y=(1.25 * lines + 0.6) * first.title.get_fontsize(),
-                            units="points")
-        first.text(0.0, 1.0, f"B  examples (right {n_in}: cluster {values.get('dominant_cluster')}; "
-                   "colour: emitter's sex)", transform=above, ha="left", va="bottom")
-
-
-def _knn_panel(ax: plt.Axes, values: dict[str, Any]) -> None:
-    """H: nearest-neighbour decoding of sex on the map against shuffled labels and the paper."""
-    names = ["all calls", "confident", "other animals"]
-    ours = [values.get("knn_accuracy_all"), values.get("knn_accuracy_confident"), values.get("knn_accuracy_other_animals")]
-    published = [paper.FIG7_KNN_ALL, paper.FIG7_KNN_CONFIDENT, np.nan]
-    chance = [values.get("knn_shuffled_mean"), values.get("knn_shuffled_confident_mean"), values.get("knn_shuffled_mean")]
-    xs = np.arange(len(names))
-    ax.bar(xs - 0.2, [100 * (o if o is not None else np.nan) for o in ours], 0.4, color="0.4", label="this run")
-    ax.bar(xs + 0.2, [100 * p for p in published], 0.4, color="0.8", label="paper")
-    ax.scatter(xs - 0.2, [100 * (ch if ch is not None else np.nan) for ch in chance], marker="_", s=120, color="k",
-               label="shuffled labels", zorder=3)
-    for x, o in zip(xs, ours):
-        if o is None or not np.isfinite(o):
-            ax.text(x - 0.2, 2, "too few\ncalls", ha="center", va="bottom")  # low: clear of the key above
-    ax.set_xticks(xs, names, rotation=30, ha="right", rotation_mode="anchor")
-    style.label_axes(ax, "calls decoded", f"{values.get('knn_k', 1)}-NN accuracy (%)")
-    ax.set_ylim(0, 135)
-    ax.set_yticks(range(0, 101, 20))
-    ax.legend(frameon=False, loc="upper center", ncol=2, handlelength=1.0, columnspacing=0.8)
-    ax.set_title("H  nearest-neighbour decoding\nof sex on the map (leave-one-out)")
-
-
-def cluster_noise(calls: pd.DataFrame, noise: pd.DataFrame) -> pd.DataFrame:
-    """Per k-means cluster of the map: calls, male share and the shares of noise-like images and (simulated
-    data) of calls whose true call overlaps a simulated noise event, in %."""
-    d = calls[["cluster", "sex", "row"]].copy()
-    d["noise_like"] = noise["noise_like"].to_numpy()[d["row"]]
-    truth = noise["truth"].to_numpy()[d["row"]] if "truth" in noise else np.full(len(d), np.nan, object)
-    d["truth_noise"] = [np.nan if not isinstance(t, str) else float(t != "none") for t in truth]
-    out = d.groupby("cluster").agg(n=("row", "size"), male=("sex", lambda s: 100 * (s == "M").mean()),
-                                   noise_like=("noise_like", lambda v: 100 * v.mean()),
-                                   truth_noise=("truth_noise", lambda v: 100 * v.mean()))
-    return out.sort_values("male")
-
-
-def _cluster_panel(ax: plt.Axes, table: pd.DataFrame, best: Any, overall: dict[str, float]) -> None:
-    """I: each cluster's male share (bars) and noise shares (markers); the dominant cluster outlined."""
-    x = np.arange(len(table))
-    ax.bar(x, table["male"], color=[MALE if m >= overall["male"] else FEMALE for m in table["male"]], alpha=0.5,
-           edgecolor=["k" if c == best else "none" for c in table.index], linewidth=1.2)
-    ax.plot(x, table["noise_like"], "v", color="k", ms=4, ls="", label="noise-like")
-    if table["truth_noise"].notna().any():
-        ax.plot(x, table["truth_noise"], "o", mfc="none", color="k", ms=4, ls="", label="sim. noise")
-    ax.axhline(overall["male"], color="0.5", lw=0.8, ls="--", label="male, all")
-    ax.set_xticks(x, [f"{c}{'*' if c == best else ''}" for c in table.index], rotation=90 if len(x) > 12 else 0)
-    ax.set_ylim(0, 140)
-    ax.set_yticks(range(0, 101, 25))
-    style.label_axes(ax, "cluster (* most sex-dominated)", "share of its calls", y_unit="%")
-    handles = [Patch(color=c, alpha=0.5, label=f"male share {w} all calls") for c, w in ((MALE, "≥"), (FEMALE, "<"))]
-    handles += ax.get_legend_handles_labels()[0]
-    ax.legend(handles=handles, frameon=False, loc="upper left", ncol=2, handlelength=1.0, columnspacing=0.8)
-    ax.set_title("I  clusters: male share and noise")
-
-
-def _noise_line(values: dict[str, Any], table: pd.DataFrame | None, best: Any, overall: dict[str, float]) -> str:
-    if table is None or best is None or best not in table.index:
-        return ""
-    row = table.loc[best]
-    text = (f"cluster {best}: {row['noise_like']:.0f} % noise-like images (all calls {overall['noise_like']:.0f} %; "
-            "criterion: > 20 % of the image's level at 25-40 kHz, or one column loud over ≥ 30 kHz)")
-    if np.isfinite(row["truth_noise"]):
-        text += (f"; {row['truth_noise']:.0f} % of its calls lie on a simulated click, movement or burst "
-                 f"(all calls {overall['truth_noise']:.0f} %)")
-    key = "truth_noise" if table["truth_noise"].notna().any() else "noise_like"
-    worst = table[key].idxmax()
-    if worst != best:
-        w = table.loc[worst]
-        text += (f". Noisiest cluster: {worst}, {w['n']:.0f} calls, {w['male']:.0f} % male, "
-                 f"{w[key]:.0f} % {'on simulated noise' if key == 'truth_noise' else 'noise-like'}")
-    return text
-
-
-def _summary_lines(values: dict[str, Any], best: Any, width: int = 105) -> str:
-    cnn_conf = values.get("cnn_accuracy_confident")
-    lines = [f"calls: {values.get('n_calls')} ({values.get('n_female')} F, {values.get('n_male')} M); "
-             f"with a held-out CNN score: {values.get('n_with_score')}; confident: {values.get('n_confident')}"
-             + (f" (CNN accuracy on them {100 * cnn_conf:.1f} %)" if cnn_conf is not None and np.isfinite(cnn_conf)
-                else "")]
-    if best is None:
-        lines.append("no cluster of the map was large enough to test for sex dominance")
-    else:
-        lines.append(f"most sex-dominated cluster (k-means, binomial test, Bonferroni): {values['dominant_cluster_sex']}, "
-                     f"{values['dominant_cluster_size']} calls, {100 * values['dominant_cluster_male_share']:.0f} % male, "
-                     f"p = {values['dominant_cluster_p_bonferroni']:.1e}; calls from {values['dominant_cluster_male_animals']}"
-                     f"/{values['n_male_animals']} males, {values['dominant_cluster_female_animals']}/"
-                     f"{values['n_female_animals']} females; {values['significant_clusters']} clusters significant")
-    return "\n".join(textwrap.fill(line, width) for line in lines)
-
-
-@style.styled
-def plot_fig7(calls: pd.DataFrame, grid: dict[str, np.ndarray], images: np.ndarray, values: dict[str, Any],
-              subtitle: str, noise: pd.DataFrame | None = None) -> plt.Figure:
-    """Fig 7: A map by sex (dominant cluster circled); B examples inside/outside the cluster; C male and
-    female densities and their difference; D confident calls only; E–G overlays; H kNN decoding; I (with
-    ``noise``) each cluster's male share beside its share of noise-like calls. ``noise``: one row per image
-    (``noise_like``; ``truth``: the simulated noise event under the call, see
-    :func:`usvflow.features.noise.truth_noise`). ``subtitle``: see :func:`plot_fig6`."""
-    best = values.get("dominant_cluster")
-    table, overall, summary = None, None, _summary_lines(values, best, FIG7_NOTE_WIDTH)
-    if noise is not None and len(calls):
-        table = cluster_noise(calls, noise)
-        rows = noise.iloc[calls["row"]]
-        truth = rows["truth"] if "truth" in rows else pd.Series(np.nan, index=rows.index)
-        overall = {"male": 100 * calls["sex"].eq("M").mean(), "noise_like": 100 * rows["noise_like"].mean(),
-                   "truth_noise": 100 * truth.map(lambda t: np.nan if not isinstance(t, str) else t != "none")
-                   .astype(float).mean()}
-        noise_text = _noise_line(values, table, best, overall)
-        summary += "\n" + textwrap.fill(noise_text, FIG7_NOTE_WIDTH) if noise_text else ""
-        key = noise_key(values, noise)
-        summary += "\n" + textwrap.fill(key, FIG7_NOTE_WIDTH) if key else ""
-    # with the tag, the title and the notes: one page (8.75 in); the panels give up what notes past six lines take
-    extra = max(0, summary.count("\n") + 1 - 6) * FIG7_NOTE_LINE_IN
-    fig = plt.figure(figsize=(style.PRINT_WIDTH_IN, FIG7_HEIGHT_IN - extra))
-    # In the paper's order, row by row: A and B; C's three densities; D-G on the map; H, I; the notes.
-    gs = fig.add_gridspec(4, 3, height_ratios=[2.0, 1.55, 1.65, 1.7], hspace=0.7, wspace=0.45, top=0.87,
-                          bottom=0.12, left=0.06, right=0.94)
-    order = np.random.default_rng(0).permutation(len(calls))  # neither sex painted over the other systematically
-    shuffled = calls.iloc[order]
-    raster = {"rasterized": True}  # thousands of points: raster keeps the PDF small
-
-    ax, _ = panel3d(fig, gs[0, 0], shuffled, _sex_colours(shuffled), "A  t-SNE of spectrograms", calls, **raster)
-    ax.set_box_aspect(None, zoom=0.95)
-    if best is not None:
-        inside = calls[calls["cluster"] == best]
-        ax.scatter(inside["x"], inside["y"], inside["z"], facecolors="none", edgecolors="k", s=CIRCLE_SIZE,
-                   linewidths=CIRCLE_WIDTH, depthshade=False, **raster)
-    _examples(fig, gs[0, 1:], calls, images, values, noise)
-    _density_panels(fig, gs[1, :], grid)
-    maps = gs[2, :].subgridspec(1, 4, wspace=0.45)
-    conf = shuffled[shuffled["confident"]]
-    ax, _ = panel3d(fig, maps[0, 0], conf, _sex_colours(conf), f"D  confident only\n(p < 0.1 or > 0.9, n = {len(conf)})",
-                   calls, **raster)
-    ax.set_box_aspect(None, zoom=0.85)
-    for j, (column, title, unit) in enumerate(c for c in OVERLAYS if c[0] in calls):
-        v = shuffled[column].to_numpy(float)
-        lo, hi = np.nanpercentile(v, [2, 98]) if np.isfinite(v).any() else (0, 1)
-        ax, sc = panel3d(fig, maps[0, j + 1], shuffled, v, title, calls, cmap="viridis", vmin=lo, vmax=hi, **raster)
-        ax.set_box_aspect(None, zoom=0.85)
-        style.colorbar(fig, sc, ax, title.split("  ")[1], unit, fraction=0.06, pad=0.2, shrink=0.7)
-    low = gs[3, :].subgridspec(1, 2, wspace=0.4, width_ratios=[1, 2])  # H's two-line title clear of I's y label
-    _knn_panel(fig.add_subplot(low[0, 0]), values)
-    if table is not None:
-        _cluster_panel(fig.add_subplot(low[0, 1]), table, best, overall)
-    handles = [Line2D([], [], ls="", marker="o", color=SEX_COLOUR[s], label=SEX_NAME[s]) for s in ("F", "M")]
-    if best is not None:  # the circles drawn round its calls in A (the legend's marker is theirs)
-        handles.append(Line2D([], [], ls="", marker="o", mfc="none", color="k", mew=CIRCLE_WIDTH,
-                              label=f"cluster {best} (circled in A)"))
-    fig.legend(handles=handles, loc="upper right", ncol=3, frameon=False, bbox_to_anchor=(1.0, 1.0),
-               title="A, B, D: emitter's sex")
-    style.add_note(fig, summary, width=125, color="k", fontsize=style.fontsize_for(fig, 8))
-    style.add_title(fig, "7", "The space of calls and the emitter's sex")
-    return fig
+        return getattr(callspace, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
