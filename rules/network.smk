@@ -1,6 +1,7 @@
 # Inside the network and the call space (Ivanenko et al. 2020, Fig 6, Fig 7, S1 Video). Nothing here trains:
 # it reads the sex CNN's leave-one-animal-out folds (rules/train.smk) and the cached 3-D t-SNE of the
-# spectrograms (rules/embed.smk). Logic: usvflow.interpret, usvflow.report.interpret, usvflow.figures.network.
+# spectrograms (rules/embed.smk). Logic: usvflow.interpret, usvflow.report.interpret, usvflow.figures.network
+# (Fig 6), usvflow.figures.callspace (Fig 7).
 #
 # results/network/sex/{animal}.calls.parquet   per held-out call and layer: sparsity, within/across-sex
 #                                              correlation, deconvolution scores (one job per fold)

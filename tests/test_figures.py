@@ -395,7 +395,7 @@ def _fig7_inputs(n: int = 400):
 
 
 def test_fig7_passes_the_checks(tmp_path, audited):
-    from usvflow.figures.network import plot_fig7
+    from usvflow.figures.callspace import plot_fig7
 
     calls, grid, images, values, _ = _fig7_inputs()
     rng, n = np.random.default_rng(11), len(calls)

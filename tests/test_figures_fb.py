@@ -73,7 +73,7 @@ def test_fig6_defines_its_error_bars_and_d_lines_and_keeps_legends_off_the_data(
 
 
 def test_fig7_legend_matches_panel_a_and_b_says_what_its_labels_mean(tmp_path, audited):  # noqa: F811
-    from usvflow.figures.network import CIRCLE_SIZE, plot_fig7
+    from usvflow.figures.callspace import CIRCLE_SIZE, plot_fig7
 
     calls, grid, images, values, noise = _fig7_inputs()
     with style.script_figures(NOTICE["caption"]):
@@ -178,6 +178,6 @@ def test_aggregation_defines_its_shading_and_names_every_grey_model(tmp_path, au
 
 @pytest.mark.parametrize("truth, word", [("none", "no noise"), ("burst", "on burst"), ("unmatched", "no true call")])
 def test_fig7_noise_words(truth, word):
-    from usvflow.figures.network import _noise_word
+    from usvflow.figures.callspace import _noise_word
 
     assert _noise_word(pd.DataFrame({"noise_like": [False], "truth": [truth]}), 0) == word

@@ -33,7 +33,7 @@ def test_truth_noise_reads_the_matched_true_call():
 
 def test_cluster_noise_shares_per_cluster():
     """Fig 7I's numbers: per cluster, the male share and the noise shares, in % of the cluster's calls."""
-    from usvflow.figures.network import cluster_noise
+    from usvflow.figures.callspace import cluster_noise
 
     calls = pd.DataFrame({"cluster": [0, 0, 0, 0, 1, 1], "sex": ["M", "M", "M", "F", "F", "M"],
                           "row": [5, 4, 3, 2, 1, 0]})

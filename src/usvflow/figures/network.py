@@ -219,17 +219,3 @@ def plot_fig6(summary: pd.DataFrame, examples: dict[str, dict[str, Any]], values
     style.add_title(fig, "6", "Structure of the sex CNN's activity and representation")
     style.add_note(fig, fig6_note(summary, values, examples), width=FIG6_NOTE_WIDTH, color="k")
     return fig
-
-
-# Fig 7's names, as callers imported them when Figs 6 and 7 shared this module (resolved on first use: the
-# Fig 7 module imports this one).
-FIG7_NAMES = frozenset({"CIRCLE_SIZE", "CIRCLE_WIDTH", "NOISE_WORDS", "NOISE_MEANING", "cluster_noise", "noise_key",
-                        "plot_fig7", "_noise_word"})
-
-
-def __getattr__(name: str) -> Any:
-    if name in FIG7_NAMES:
-        from . import callspace
-
-        return getattr(callspace, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
