@@ -137,3 +137,27 @@ def test_analyse_callspace_end_to_end() -> None:
     all_calls = next(r for r in fig7_rows(values) if r["quantity"].endswith("all calls"))
     assert all_calls["paper"] == f"{100 * paper.FIG7_KNN_ALL:.1f} %"  # the paper's number from one place
     assert all_calls["ours"].startswith(f"{100 * values['knn_accuracy_all']:.1f} %") and f"n = {n}" in all_calls["ours"]
+
+
+def test_confident_thresholds_travel_from_the_settings_to_the_summary_and_fig7_d(tmp_path) -> None:
+    """A run with other confidence thresholds says so in summary.md's row and in Fig 7D's title."""
+    from test_figures import _fig7_inputs
+
+    from usvflow.figures.callspace import plot_fig7
+
+    Y, male, animal = _mixed_map_with_male_blob(1)
+    n = len(Y)
+    table = pd.DataFrame({"call_uid": [f"c{i}" for i in range(n)], "animal": animal,
+                          "sex": np.where(male, "M", "F"), "onset_s": 0.0, "offset_s": 0.05,
+                          "f_min_hz": 50e3, "f_max_hz": 60e3, "f_mean_hz": 55e3})
+    score = np.where(np.arange(n) >= 600, 0.85, 0.5)  # confident at 0.8, not at the default 0.9
+    preds = pd.DataFrame({"call_uid": table["call_uid"], "score": score})
+    settings = CallSpaceSettings(n_clusters=10, grid_points=12, n_shuffles=3, confident_low=0.2, confident_high=0.8)
+    _, _, _, values = analyse_callspace(table, Y, preds, None, settings)
+    assert values["n_confident"] == 60 and (values["confident_low"], values["confident_high"]) == (0.2, 0.8)
+    row = next(r for r in fig7_rows(values) if "confident calls only" in r["quantity"])
+    assert "CNN p < 0.2 or > 0.8" in row["quantity"]
+    calls, grid, images, fig_values, noise = _fig7_inputs()
+    fig = plot_fig7(calls, grid, images, {**fig_values, "confident_low": 0.2, "confident_high": 0.8}, "cohort", noise)
+    titles = [ax.get_title() for ax in fig.axes]
+    assert any(t.startswith("D  confident only\n(p < 0.2 or > 0.8") for t in titles), titles

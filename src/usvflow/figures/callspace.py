@@ -17,6 +17,7 @@ import pandas as pd  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 
+from ..interpret.settings import confident_rule  # noqa: E402
 from ..report import paper  # noqa: E402
 from . import style  # noqa: E402
 from .features import FEMALE, MALE  # noqa: E402
@@ -298,7 +299,7 @@ def plot_fig7(calls: pd.DataFrame, grid: dict[str, np.ndarray], images: np.ndarr
     maps = _band(fig, tops[2], bands[2], 0.15, 0.22, 2, 5, height_ratios=[1, 0.04], width_ratios=[1, 0.12, 1, 1, 1],
                  wspace=0.06, hspace=0.02)
     conf = shuffled[shuffled["confident"]]
-    ax, _ = panel3d(fig, maps[0, 0], conf, _sex_colours(conf), f"D  confident only\n(p < 0.1 or > 0.9, n = {len(conf)})",
+    ax, _ = panel3d(fig, maps[0, 0], conf, _sex_colours(conf), f"D  confident only\n({confident_rule(values)}, n = {len(conf)})",
                     calls, scale=FIG7_A_POINTS, **raster)
     ax.set_box_aspect(None, zoom=0.95)
     for j, (column, title, unit) in enumerate(c for c in OVERLAYS if c[0] in calls):

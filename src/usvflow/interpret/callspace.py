@@ -281,6 +281,7 @@ def analyse_callspace(table: pd.DataFrame, Y: np.ndarray, predictions: pd.DataFr
         "knn_all_binomial_p": binom_p(a_all, len(calls), mean(shuffled)),
         "knn_confident_binomial_p": binom_p(a_conf, int(conf.sum()), mean(shuffled_conf)),
         "n_with_score": int(calls["score"].notna().sum()),
+        "confident_low": settings.confident_low, "confident_high": settings.confident_high,
         "n_confident": int(conf.sum()), "confident_share": float(conf.mean()) if len(calls) else float("nan"),
         "cnn_accuracy_confident": float((cnn_pred[conf] == male[conf]).mean()) if conf.any() else float("nan"),
         "male_share": float(male.mean()),

@@ -53,3 +53,11 @@ class CallSpaceSettings:
 
 
 # --------------------------------------------------------------------------------------------- densities
+
+
+def confident_rule(values: dict[str, Any]) -> str:
+    """How a run's Fig 7 picked its confident calls ("p < 0.1 or > 0.9"), from its stats values (the settings'
+    defaults for a stats file written before the thresholds were recorded)."""
+    low = values.get("confident_low", CallSpaceSettings.confident_low)
+    high = values.get("confident_high", CallSpaceSettings.confident_high)
+    return f"p < {low:g} or > {high:g}"

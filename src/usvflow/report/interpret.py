@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from ..interpret.layers import MEASURES, plateau
+from ..interpret.settings import confident_rule
 from . import paper
 
 
@@ -81,7 +82,7 @@ def fig7_rows(values: dict[str, Any]) -> list[dict[str, str]]:
         {"quantity": f"{k}-NN decoding of sex on the t-SNE map, leave-one-out, all calls", "paper": _pct(paper.FIG7_KNN_ALL),
          "ours": f"{_pct(values['knn_accuracy_all'])} (shuffled {_pct(values['knn_shuffled_mean'])}; "
                  f"n = {values['n_calls']})"},
-        {"quantity": f"{k}-NN decoding, confident calls only (CNN p < 0.1 or > 0.9)", "paper": _pct(paper.FIG7_KNN_CONFIDENT),
+        {"quantity": f"{k}-NN decoding, confident calls only (CNN {confident_rule(values)})", "paper": _pct(paper.FIG7_KNN_CONFIDENT),
          "ours": f"{_pct(values['knn_accuracy_confident'])} (shuffled {_pct(values['knn_shuffled_confident_mean'])}; "
                  f"n = {values['n_confident']})"},
         {"quantity": f"{k}-NN decoding, neighbours from other animals only", "paper": "not reported",
