@@ -59,9 +59,20 @@ def noise_empty_label(n_noise: int | None = None) -> str:
     """What ``noise_empty_pct`` of the refinement steps measures (:func:`usvflow.segment.refine.refine_masks`):
     the share of the noise crops (all of them, those the noise task trains on included) whose mask has no
     pixel at all — the threshold masks at the start, the autoencoder's prediction after each task. The
-    erosion steps leave the noise crops unscored."""
+    erosion steps leave the noise crops unscored, so the line breaks there; the entry says so, or the gaps
+    read as missing data."""
     of = f"of all {n_noise} " if n_noise else "of all "
-    return f"noise crops with no mask pixel (% {of}noise crops,\nincl. the noise task's training crops)"
+    return (f"noise crops with no mask pixel (% {of}noise crops,\nincl. the noise task's training crops;\n"
+            "erosion steps do not score them: the line breaks there)")
+
+
+# Fig 5's page height (in) and the height of the spacer row before C, in rows' heights.
+FIG5_HEIGHT_IN, FIG5_GAP = 5.8, 0.15
+
+
+# Sideways shifts (in steps) of A's three series, so that markers at one step never hide one another (the three
+# met at "calls + noise tasks, round 1" of the default run): Dice left, accuracy centred, noise share right.
+DODGE = {"dice": -0.2, "accuracy": 0.0, "noise": 0.2}
 
 
 def zoom_label(lo: float, hi: float, other: float) -> str:
@@ -91,16 +102,17 @@ def plot_refinement(steps: pd.DataFrame, images: np.ndarray, truth: np.ndarray |
     handles = []
     ax2 = None
     if "dice_mean" in steps:
-        handles.append(ax.errorbar(x, steps["dice_mean"], yerr=steps["dice_sem"], marker="o", color="tab:blue",
-                                   label="Dice ×100 vs truth (call crops)"))
+        handles.append(ax.errorbar(x + DODGE["dice"], steps["dice_mean"], yerr=steps["dice_sem"], marker="o",
+                                   color="tab:blue", label="Dice ×100 vs truth (call crops)"))
         ax2 = ax.twinx()
-        handles.append(ax2.errorbar(x, steps["accuracy_mean"], yerr=steps["accuracy_sem"], marker="s",
-                                    color="tab:red", label="pixel accuracy (%)"))
+        # open squares: where the zoomed accuracy meets another series, the marker under it still shows
+        handles.append(ax2.errorbar(x + DODGE["accuracy"], steps["accuracy_mean"], yerr=steps["accuracy_sem"],
+                                    marker="s", mfc="white", color="tab:red", label="pixel accuracy (%)"))
         ax2.spines["right"].set_visible(True)
     if "noise_empty_pct" in steps:
         # NaN where a step does not score the noise crops (erosion): the line breaks there instead of
         # drawing a value across a step that has none.
-        handles += ax.plot(x, steps["noise_empty_pct"].to_numpy(float), "^--", color="tab:green",
+        handles += ax.plot(x + DODGE["noise"], steps["noise_empty_pct"].to_numpy(float), "^--", color="tab:green",
                            label=noise_empty_label(n_noise))
     ax.set_xticks(x, labels)
     style.label_axes(ax, "refinement step", "Dice ×100 / % empty")
@@ -137,8 +149,13 @@ def plot_augmentations(image: np.ndarray, mask: np.ndarray, single: dict[str, tu
                        combined: list[tuple[np.ndarray, np.ndarray, list[str]]], out: str, note: str) -> None:
     """Fig 5: (A) an example crop, (B) each augmentation alone, (C) random draws of the paper's policy."""
     ncol = max(len(single), len(combined)) + 1
-    fig, axes = plt.subplots(4, ncol, figsize=(style.PRINT_WIDTH_IN, 6.8),  # top: room for a 3-line title
-                             gridspec_kw={"hspace": 0.55, "wspace": 0.1, "top": 0.84})
+    fig = plt.figure(figsize=(style.PRINT_WIDTH_IN, FIG5_HEIGHT_IN))
+    # The title sits above the canvas (style.add_title), so the canvas' top holds only A's and B's column
+    # titles. A spacer row between B's masks and C keeps the example's "time (px)" label (under its mask) off
+    # C's column titles of up to three lines.
+    gs = fig.add_gridspec(5, ncol, height_ratios=[1, 1, FIG5_GAP, 1, 1], hspace=0.3, wspace=0.1, top=0.95,
+                          bottom=0.02)
+    axes = np.array([[fig.add_subplot(gs[r, c]) for c in range(ncol)] for r in (0, 1, 3, 4)])
     for ax in axes.flat:
         ax.axis("off")
     gray = _show(axes[0, 0], image, title="A  example")
