@@ -9,6 +9,8 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from test_figures import NOTICE, _assert_clean, _crops, audited, saved  # noqa: E402,F401,F811  (fixtures)
 
+from usvflow.figures import style  # noqa: E402
+
 
 def _steps() -> pd.DataFrame:
     """Refinement steps shaped like the default run's: the three series meet at one step (round 1's noise task)
@@ -92,3 +94,35 @@ def test_squeakout_fig5_labels_clear_of_c_and_no_band_under_the_title(tmp_path, 
     top_row = max(ax.get_window_extent(renderer).y1 for ax in fig.axes if ax.get_images())
     blank_in = (fig.bbox.y1 - top_row) / fig.dpi
     assert blank_in <= 0.6, blank_in
+
+
+def test_detection_benchmark_marks_the_in_sample_score(tmp_path, audited, saved):  # noqa: F811
+    from usvflow.figures.detection import plot_benchmark, tool_label
+
+    assert tool_label("usvflow-default", "in-sample") == "usvflow-default (in-sample)"
+    assert tool_label("usvflow-default", "leave-one-clip-out") == "usvflow-default (LOCO)"
+    assert tool_label("usvseg", "independent") == "usvseg"
+    rows = []
+    rng = np.random.default_rng(3)
+    for tool, evaluation in [("usvflow-default", "in-sample"), ("usvflow-default", "leave-one-clip-out"),
+                             ("usvseg", "independent"), ("usvflow-paper", "independent")]:
+        for subset in ["clip1", "clip2", "pooled"]:
+            for crit in ["iou0.3", "iou0.5", "overlap"]:
+                rows.append({"dataset": "amvoc-dev", "subset": subset, "tool": tool, "evaluation": evaluation,
+                             "criterion": crit, "f1": rng.random(), "onset_err_ms": 2.0, "offset_err_ms": 3.0})
+    for tool in ["usvflow-default", "usvflow-paper"]:  # the simulated cohort: scored independently
+        for subset in ["pooled", "noise:none", "noise:click", "type:flat", "type:up_fm"]:
+            rows.append({"dataset": "simulated", "subset": subset, "tool": tool, "evaluation": "independent",
+                         "criterion": "iou0.3", "f1": rng.random(), "onset_err_ms": 1.0, "offset_err_ms": 2.0})
+    with style.script_figures(f"{NOTICE['cohort']} and real annotated clips (data/amvoc-dev)"):
+        plot_benchmark(pd.DataFrame(rows), tmp_path / "detection_benchmark.pdf")
+    _assert_clean(audited)
+    fig = saved[0]
+    real_panels = [ax for ax in fig.axes if ax.get_title(loc="center").startswith(("A ", "B "))
+                   or ax.get_title(loc="left").startswith(("A ", "B "))]
+    assert len(real_panels) == 2
+    for ax in real_panels:
+        ticks = [t.get_text().replace("\n", " ") for t in ax.get_xticklabels()]
+        # the in-sample score is marked; no plain "usvflow-default" stands beside the independent tools
+        assert "usvflow-default (in-sample)" in ticks and "usvflow-default" not in ticks, ticks
+        assert "usvflow-default (LOCO)" in ticks and "usvseg" in ticks

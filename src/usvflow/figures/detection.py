@@ -55,8 +55,17 @@ def plot_overview(det: Detections, out_png: str | Path, title: str | None = None
     plt.close(fig)
 
 
-def _tool_label(tool: str, evaluation: str) -> str:
-    return f"{tool} (LOCO)" if evaluation == "leave-one-clip-out" else tool
+#: How the figure marks a score whose settings were chosen on the scored clips, or chosen leave-one-clip-out
+#: (the table's ``evaluation`` column, set in :mod:`usvflow.detect.evaluate`); independent scores stay plain.
+EVALUATION_MARK = {"in-sample": "in-sample", "leave-one-clip-out": "LOCO"}
+
+
+def tool_label(tool: str, evaluation: str) -> str:
+    """A tool's label in the benchmark figure: its name, with ``(in-sample)`` where its settings were chosen on
+    the very clips it is scored on and ``(LOCO)`` where they were chosen on the other clips, so that neither
+    reads as an independent tool's score beside the published tools."""
+    mark = EVALUATION_MARK.get(evaluation)
+    return f"{tool} ({mark})" if mark else tool
 
 
 @style.styled
@@ -74,13 +83,13 @@ def plot_benchmark(table: pd.DataFrame, out_pdf: str | Path) -> None:
     table = table.copy()
     if "evaluation" not in table:
         table["evaluation"] = "in-sample"
-    table["label"] = [_tool_label(t, e) for t, e in zip(table["tool"], table["evaluation"])]
+    table["label"] = [tool_label(t, e) for t, e in zip(table["tool"], table["evaluation"])]
     real = table[table.dataset != "simulated"]
     sim = table[table.dataset == "simulated"]
     fig, axes = plt.subplots(2, 2, figsize=(style.PRINT_WIDTH_IN, 7.55), squeeze=False,  # + tag, title: 8.75 in
                              gridspec_kw={"hspace": 1.0, "wspace": 0.5, "top": 0.95, "bottom": 0.13,
                                           "left": 0.08, "right": 0.91})
-    tool_axis = "tool (LOCO: settings chosen leave-one-clip-out)"
+    tool_axis = "tool (in-sample: settings chosen on these clips;\nLOCO: chosen leave-one-clip-out)"
     ax = axes[0, 0]
     piv = real[real.criterion == "iou0.3"].pivot_table(index="label", columns="subset", values="f1")
     if "pooled" in piv:
@@ -88,6 +97,8 @@ def plot_benchmark(table: pd.DataFrame, out_pdf: str | Path) -> None:
     order = [c for c in piv.columns if c != "pooled"] + (["pooled"] if "pooled" in piv.columns else [])
     piv = piv[order]
     x = np.arange(len(piv.index))
+    # the mark on a line of its own: the rotated labels stay as short as the tools' names, clear of C's title
+    ticks = [lab.replace(" (", "\n(") for lab in piv.index]
     w = 0.8 / max(1, len(order))
     for k, col in enumerate(order):
         ax.bar(x + (k - (len(order) - 1) / 2) * w, piv[col], w, label=col,
@@ -95,7 +106,7 @@ def plot_benchmark(table: pd.DataFrame, out_pdf: str | Path) -> None:
     ov = real[(real.criterion == "overlap") & (real.subset == "pooled")].set_index("label")["f1"]
     ax.scatter(x + (len(order) - 1) / 2 * w, ov.reindex(piv.index), marker="_", s=120, color="tab:red",
                zorder=3, label="pooled, any overlap")
-    ax.set_xticks(x, piv.index, rotation=90)
+    ax.set_xticks(x, ticks, rotation=90)
     ax.set_ylim(0, 1.45)
     ax.set_yticks(np.arange(0, 1.01, 0.2))
     style.label_axes(ax, tool_axis, "F1 (one-to-one, IoU ≥ 0.3)")
@@ -114,7 +125,7 @@ def plot_benchmark(table: pd.DataFrame, out_pdf: str | Path) -> None:
     ax.set_ylim(0, 1.45)
     ax.set_yticks(np.arange(0, 1.01, 0.2))
     style.label_axes(ax, "tool", "pooled F1")
-    ax.set_xticks(x, piv.index, rotation=90)
+    ax.set_xticks(x, ticks, rotation=90)
     ax2 = ax.twinx()
     ax2.plot(x, err["onset_err_ms"], "v", color="tab:red", label="median |onset error|")
     ax2.plot(x, err["offset_err_ms"], "^", color="tab:purple", label="median |offset error|")
