@@ -25,6 +25,7 @@ from .curves import learning_curve_panels  # noqa: E402
 from .results import (  # noqa: E402,F401  (re-exported: scripts read results through here)
     accuracies,
     answered_shares,
+    balanced_chance,
     chosen_regularisation,
     majority_baseline,
     med,
@@ -216,15 +217,16 @@ def one_class_note(folds: pd.DataFrame, n: int, name: str, what: str = "class", 
 PROPERTY_KEY = [("share of calls", {"ls": "", "marker": "s", "color": "#9ecae1"}),
                 ("per value (mean ± SEM)", {"ls": "", "marker": "o", "color": "#d6604d"}),
                 ("balanced accuracy", {"color": "#d6604d", "lw": 1.5}),
-                ("its chance (1/K)", {"color": "#d6604d", "lw": 1, "ls": "--", "alpha": LIGHT}),
+                ("its chance (1/values present)", {"color": "#d6604d", "lw": 1, "ls": "--", "alpha": LIGHT}),
                 ("shuffled (balanced)", {"color": "#d6604d", "lw": 1, "ls": ":", "alpha": LIGHT}),
                 ("accuracy", {"color": "#67001f", "lw": 1.5}),
                 ("majority baseline", {"color": "0.4", "lw": 1, "ls": "--"})]
 
 
 def _property_panel(ax: plt.Axes, metrics: pd.DataFrame, labels: pd.Series, task: str) -> None:
-    """One property CNN: accuracy per value over the value distribution, balanced accuracy (chance 1/K) and
-    accuracy against the majority-value baseline; the numbers in the x label."""
+    """One property CNN: accuracy per value over the value distribution, balanced accuracy (its chance: 1 over
+    the values present in the test calls, :func:`balanced_chance`) and accuracy against the majority-value
+    baseline; a value no test call has is marked "none"; the numbers in the x label."""
     m = metrics[(metrics["task"] == task) & (metrics["model"] == "cnn")]
     if not len(m):
         ax.text(0.5, 0.5, "not run", ha="center", transform=ax.transAxes)
@@ -239,18 +241,21 @@ def _property_panel(ax: plt.Axes, metrics: pd.DataFrame, labels: pd.Series, task
     ax.bar(x, dist.to_numpy(), color=key["share of calls"]["color"], width=0.8)
     ax.errorbar(x, np.nanmean(per, 0), yerr=np.nanstd(per, 0, ddof=1) / np.sqrt(len(per)) if len(per) > 1 else None,
                 fmt="o", ms=3, color="#d6604d")
-    # Balanced accuracy first (chance 1/K), then accuracy against the real baseline: the majority value.
+    # Balanced accuracy first (its chance: 1 / values present), then accuracy against the majority value.
     bal = accuracies(metrics, task, "cnn", column="balanced_accuracy").mean() * 100
+    chance = balanced_chance(metrics, task).mean() * 100
     acc, major = m["accuracy"].mean() * 100, majority_baseline(metrics, task).mean() * 100
-    for name, value in [("balanced accuracy", bal), ("its chance (1/K)", 100 / len(classes)), ("accuracy", acc),
+    for name, value in [("balanced accuracy", bal), ("its chance (1/values present)", chance), ("accuracy", acc),
                         ("majority baseline", major)]:
         ax.axhline(value, **key[name])
+    for i in np.flatnonzero(np.isnan(per).all(axis=0)):  # no test call has this value: not in the balanced mean
+        ax.text(i, 2, "none", ha="center", va="bottom", rotation=90, fontsize=7, gid="no test calls")
     sh = accuracies(metrics, task, "cnn_shuffled", column="balanced_accuracy")
     if len(sh):
         ax.axhline(sh.mean() * 100, **key["shuffled (balanced)"])
     ax.set_xticks(x, classes)
-    ax.set_xlabel(f"{task} value\nbalanced {bal:.0f} % (1/K {100 / len(classes):.0f})\n"
-                  f"accuracy {acc:.0f} % (maj. {major:.0f})")
+    ax.set_xlabel(f"{task} value\nbalanced {bal:.0f} % (chance {chance:.0f})\n"
+                  f"accuracy {acc:.0f} % (maj. {major:.0f})", fontsize=7)  # the style's minimum: 4 fit across
 
 
 def _schematic_or_note(ax, draw, title: str) -> None:
@@ -275,7 +280,7 @@ def _by_sex(metrics: pd.DataFrame, model: str, sexes: dict[str, str]) -> list[tu
 def plot_fig4(metrics: pd.DataFrame, labels: dict[str, pd.Series], coefs: pd.Series, dataset: str,
               networks: dict[str, Any] | None = None, sexes: dict[str, str] | None = None) -> plt.Figure:
     """A the property CNNs (one per property, the layers of Fig 3A: drawn compactly); B-E property CNNs per
-    value with the value distribution, balanced accuracy (chance 1/K) and accuracy against the majority-value
+    value with the value distribution, balanced accuracy (chance 1/values present) and accuracy against the majority-value
     baseline; F the 9-feature DNN; G-H it vs ridge vs SVM; I ridge coefficients; J the semi-convolutional
     DNN; K its accuracy per held-out animal's sex (``sexes``: animal → sex); L it vs ridge vs SVM. Three
     rows, [A | B C D E] / [F G H | I] / [J | K L]: a page about 8.6 in tall at print width, within one printed

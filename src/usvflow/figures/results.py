@@ -72,6 +72,17 @@ def majority_baseline(metrics: pd.DataFrame, task: str, model: str = "cnn") -> p
     return pd.Series(share, index=m["fold"].to_numpy(), dtype=float).sort_index()
 
 
+def balanced_chance(metrics: pd.DataFrame, task: str, model: str = "cnn") -> pd.Series:
+    """Per fold, the chance level of its balanced accuracy: 1 / (number of values present in its test calls).
+    The balanced accuracy averages the per-value accuracies of the values present only
+    (:func:`usvflow.classify.folds.fold_metrics`), so an answer that ignores the call scores at most that
+    (e.g. peaks: no test call with 3+ peaks, three values, chance 33 % rather than 1/K = 25 %)."""
+    m = metrics[(metrics["task"] == task) & (metrics["model"] == model)]
+    present = [sum(v is not None for v in c.values()) if isinstance(c, dict) else 0 for c in m["per_class_accuracy"]]
+    chance = [1.0 / n if n else np.nan for n in present]
+    return pd.Series(chance, index=m["fold"].to_numpy(), dtype=float).sort_index()
+
+
 def chosen_regularisation(metrics: pd.DataFrame, task: str, model: str) -> float | None:
     """The value of a classical model's regularisation chosen most often over its folds (nested
     leave-one-animal-out; ties: the larger, i.e. stronger for ridge); None when no fold recorded one."""
