@@ -29,6 +29,7 @@ from .results import (  # noqa: E402,F401  (re-exported: scripts read results th
     chosen_regularisation,
     majority_baseline,
     med,
+    near_one_class,
     paired,
     paired_text,
     pct,
@@ -157,42 +158,34 @@ def comparison_brackets(ax: plt.Axes, comparisons: dict[str, dict] | None) -> No
 
 
 def group_note(pa: pd.DataFrame, chance: float, answered: dict[str, float], p: float | None, method: str,
-               names: dict[str, str] | None = None, panel: str = "D", paper: str = "n.s.") -> str:
-    """One plain sentence on per-animal accuracy by group (Fig 3D: sex), from the data: how many held-out
-    animals of each group are above ``chance`` and their mean, the share of all held-out calls given each
-    answer (``answered``: answer → share), and the groups' rank-sum test (``p``, ``method``) beside the
-    paper's verdict. E.g. "D: 4 of 4 held-out females above chance (mean 59 %), 0 of 4 males (mean 44 %) ..."."""
-    names = names or {"F": "females", "M": "males"}
+               names: dict[str, str] | None = None, panel: str = "D", paper: str = "n.s.",
+               group: str = "sex") -> str:
+    """One plain sentence on per-animal accuracy by group (``group``: a column of ``pa``; Fig 3D: sex), from the
+    data: how many held-out animals of each group are above ``chance`` and how many of those significantly
+    (``p_binomial`` < 0.05: the panel's stars), their mean, the share of all held-out calls given each answer
+    (``answered``: answer → share), and the groups' rank-sum test (``p``, ``method``) beside the paper's
+    verdict. E.g. "D: 4 of 4 held-out females above 50 %, 3 significantly (*: binomial p < 0.05; mean 59 %),
+    0 of 4 males (mean 44 %) ..."."""
+    names, nb = names or {"F": "females", "M": "males"}, "\u00a0"  # nb: a number and its unit stay on one line
     parts = []
-    for i, level in enumerate(group_levels(pa, "sex")):
-        acc = pa.loc[pa["sex"].astype(str) == level, "accuracy"].astype(float)
+    for i, level in enumerate(group_levels(pa, group)):
+        rows = pa[pa[group].astype(str) == level]
+        acc = rows["accuracy"].astype(float)
+        above = int((acc > chance).sum())
+        starred = int((rows["p_binomial"].astype(float) < 0.05).sum())  # one-sided: a star is above chance
         held = "held-out " if i == 0 else ""
-        parts.append(f"{int((acc > chance).sum())} of {len(acc)} {held}{names.get(level, level)}"
-                     f"{' above chance' if i == 0 else ''} (mean {100 * acc.mean():.0f} %)")
+        sig = ", " + f"{starred} significantly" + (" (*: binomial p < 0.05; " if i == 0 else " (")
+        parts.append(f"{above} of {len(acc)} {held}{names.get(level, level)}"
+                     f"{f' above {100 * chance:.0f}{nb}%' if i == 0 else ''}{sig if above or starred else ' ('}"
+                     f"mean {100 * acc.mean():.0f}{nb}%)")
     text = f"{panel}: " + ", ".join(parts)
     if answered:
         top = max(answered, key=answered.get)
         word = {"F": "female", "M": "male"}.get(top, top)
         text += f"; the network answered \"{word}\" for {100 * answered[top]:.0f} % of all held-out calls"
     if p is not None and np.isfinite(p):
-        text += f"; accuracy by sex: rank-sum p = {p:.2g} ({method}; the paper: {paper})"
+        text += f"; accuracy by {group}: rank-sum p = {p:.2g} ({method}; the paper: {paper})"
     return text + "."
-
-
-def near_one_class(metrics: pd.DataFrame, task: str, model: str, share: float = 0.95) -> pd.DataFrame:
-    """Leave-one-animal-out folds whose test set (one animal, one class) got one answer for at least ``share``
-    of its calls: accuracy ≤ 1 - share (nearly all called another class) or ≥ share. Columns ``fold``,
-    ``accuracy``, ``C`` (the nested choice of the regularisation, where recorded)."""
-    m = metrics[(metrics["task"] == task) & (metrics["model"] == model) & (metrics["split"] == "loao")]
-    rows = []
-    for r in m.itertuples():
-        present = [c for c, v in (r.per_class_accuracy if isinstance(r.per_class_accuracy, dict) else {}).items()
-                   if v is not None]
-        acc = float(r.accuracy)
-        if len(present) == 1 and np.isfinite(acc) and (acc <= 1 - share or acc >= share):
-            h = getattr(r, "hyperparameter", None)
-            rows.append({"fold": r.fold, "accuracy": acc, "C": h.get("value") if isinstance(h, dict) else None})
-    return pd.DataFrame(rows, columns=["fold", "accuracy", "C"]).sort_values("fold", ignore_index=True)
 
 
 def one_class_note(folds: pd.DataFrame, n: int, name: str, what: str = "class", panel: str = "B",
@@ -424,7 +417,6 @@ def plot_supplement(pa_loao: pd.DataFrame, pa_random: pd.DataFrame, pa_ind: pd.D
     group_legend(fig, group_levels(pd.concat([pa_loao, pa_random, pa_ind]), colour_by))
     style.add_title(fig, number, f"The {colour_by} CNN per animal: held-out animals, seen animals, identity")
     return fig
-
 
 
 def first_layer_filters(state_dict: dict, n: int = 16) -> np.ndarray:

@@ -109,6 +109,22 @@ def per_animal(predictions: pd.DataFrame, table: pd.DataFrame, model: str, chanc
     return pd.DataFrame(rows, columns=["animal", "sex", "strain", "n", "correct", "accuracy", "p_binomial"])
 
 
+def near_one_class(metrics: pd.DataFrame, task: str, model: str, share: float = 0.95) -> pd.DataFrame:
+    """Leave-one-animal-out folds whose test set (one animal, one class) got one answer for at least ``share``
+    of its calls: accuracy ≤ 1 - share (nearly all called another class) or ≥ share. Columns ``fold``,
+    ``accuracy``, ``C`` (the nested choice of the regularisation, where recorded)."""
+    m = metrics[(metrics["task"] == task) & (metrics["model"] == model) & (metrics["split"] == "loao")]
+    rows = []
+    for r in m.itertuples():
+        present = [c for c, v in (r.per_class_accuracy if isinstance(r.per_class_accuracy, dict) else {}).items()
+                   if v is not None]
+        acc = float(r.accuracy)
+        if len(present) == 1 and np.isfinite(acc) and (acc <= 1 - share or acc >= share):
+            h = getattr(r, "hyperparameter", None)
+            rows.append({"fold": r.fold, "accuracy": acc, "C": h.get("value") if isinstance(h, dict) else None})
+    return pd.DataFrame(rows, columns=["fold", "accuracy", "C"]).sort_values("fold", ignore_index=True)
+
+
 def answered_shares(metrics: pd.DataFrame, predictions: pd.DataFrame, task: str, model: str) -> dict[str, float]:
     """The share of all test calls (every fold pooled) given each answer, by class name (the metrics'
     ``classes``: index → name), e.g. ``{"F": 0.58, "M": 0.42}``; {} without predictions or class names."""
