@@ -4,6 +4,7 @@ import pandas as pd
 from usvflow.classify.ceiling import ceiling_text, draw_ceiling, panel, read_ceiling
 from usvflow.figures import models as pm
 from usvflow.figures.style import add_note
+from usvflow.report.stats import rank_sum
 from usvflow.report.summary import write_stats
 from usvflow.workflow.script import script_main
 
@@ -25,15 +26,24 @@ def main(smk):
     one_class = {m: pm.near_one_class(metrics, "strain", m) for m in ("ridge", "svm")}
     notes = [pm.one_class_note(one_class[m], int(acc[m].notna().sum()), name, "strain")
              for m, name in (("ridge", "ridge model"), ("svm", "SVM"))]
-    if any(notes):
-        add_note(fig, " ".join(n for n in notes if n))
+    # Panel A in Fig 3D's sentence: per strain, held-out animals above chance (and significantly: the stars),
+    # the most common answer, and the strains' rank-sum test over the held-out animals (the paper: no difference).
+    levels = pm.group_levels(pa, "strain")
+    by = rank_sum(*(pa.loc[pa["strain"].astype(str) == lvl, "accuracy"] for lvl in levels)) if len(levels) == 2 else None
+    answered = pm.answered_shares(metrics, preds, "strain", "cnn")
+    a_note = pm.group_note(pa, 0.5, answered, by.p if by else None, by.method if by else "", panel="A",
+                           paper=pm.PAPER["strain_wt_vs_cortexless"], group="strain")
+    add_note(fig, "\n".join([a_note, " ".join(n for n in notes if n)]).strip())
     fig.savefig(smk.output.figure)
     values = {**{f"strain_loao_{m}": pm.summary_of(a) for m, a in acc.items()},
               "p_cnn_above_chance": pm.vs_chance(acc["cnn"], 0.5), **comparisons,
               **{f"{m}_near_one_class_folds": f.to_dict(orient="records") for m, f in one_class.items()},
-              "per_animal": pa.to_dict(orient="records")}
+              "per_animal": pa.to_dict(orient="records"),
+              "strain_rank_sum_p": by.p if by else None, "cnn_answer_shares": answered}
     rows = [
         {"quantity": "Fig 5A: strain CNN, leave-one-animal-out", "paper": pm.PAPER["strain_loao"], "ours": pm.pct(acc["cnn"])},
+        {"quantity": f"Fig 5A: {' vs '.join(levels)} accuracy (rank-sum{f', {by.method}' if by else ''})",
+         "paper": pm.PAPER["strain_wt_vs_cortexless"], "ours": f"p = {by.p:.3g}" if by else "not testable"},
         {"quantity": "Fig 5B: ridge on spectrograms (strain)", "paper": pm.PAPER["strain_ridge"], "ours": pm.pct(acc["ridge"])},
         {"quantity": "Fig 5B: SVM on spectrograms (strain)", "paper": pm.PAPER["strain_svm"], "ours": pm.pct(acc["svm"])},
         {"quantity": "Fig 5B: CNN vs ridge, paired over held-out animals", "paper": pm.PAPER["strain_cnn_vs_ridge"],

@@ -73,9 +73,10 @@ def test_fig5b_has_the_paired_tests_and_the_one_answer_note(tmp_path, audited): 
 
 def test_fig3d_sentence_is_computed_from_the_data():
     pa = pd.DataFrame({"animal": ["F1", "F2", "M1", "M2"], "sex": ["F", "F", "M", "M"],
-                       "accuracy": [0.6, 0.58, 0.44, 0.52]})
+                       "accuracy": [0.6, 0.58, 0.44, 0.52], "p_binomial": [0.01, 0.2, 0.9, 0.3]})
     text = pm.group_note(pa, 0.5, {"F": 0.58, "M": 0.42}, 0.0286, "exact")
-    assert text.startswith("D: 2 of 2 held-out females above chance (mean 59 %), 1 of 2 males (mean 48 %)")
+    assert text.replace("\u00a0", " ").startswith("D: 2 of 2 held-out females above 50 %, 1 significantly (*: binomial "
+                                                  "p < 0.05; mean 59 %), 1 of 2 males, 0 significantly (mean 48 %)")
     assert 'answered "female" for 58 % of all held-out calls' in text
     assert "rank-sum p = 0.029 (exact; the paper: n.s.)" in text
     preds = pd.DataFrame({"model": "cnn", "task": "sex", "y_pred": [0, 0, 0, 1]})

@@ -145,10 +145,64 @@ def panel(fig, prefix: str):
 
 
 def draw_ceiling(ax, value: float | None, label: str = "truth ceiling") -> None:
-    """A dashed line at the ceiling (``value`` as a fraction) across a panel of accuracies in %, named at its
-    right end (matplotlib axes; nothing is imported here). Nothing without a value or a panel."""
+    """A dashed line at the ceiling (``value`` as a fraction) across a panel of accuracies in %, named where
+    the name covers no data (:func:`_data_boxes`): just above the line, else just below it, else at the top of
+    the panel, from its right end leftwards; on one line, or on two where one does not fit (matplotlib axes;
+    nothing is imported here). Nothing without a value or a panel."""
     if value is None or ax is None:
         return
-    ax.axhline(100 * value, ls="--", lw=1, color="0.15", zorder=0.5)
-    ax.text(1.0, 100 * value + 1, f"{label} {100 * value:.0f} %", transform=ax.get_yaxis_transform(),
-            ha="right", va="bottom", fontsize=7, color="0.15")
+    y = 100 * value
+    ax.axhline(y, ls="--", lw=1, color="0.15", zorder=0.5, gid="truth ceiling")
+    words = f"{label} {y:.0f} %"
+    top = ax.get_ylim()[1]
+    spots = [(1.0 - k / 12, yy, va, w) for yy, va in ((y + 1, "bottom"), (y - 1, "top"), (top, "top"))
+             for w in (words, words.replace(f" {y:.0f} %", f"\n{y:.0f} %")) for k in range(12)]
+    renderer = ax.figure.canvas.get_renderer()
+    inside, boxes = ax.get_window_extent(renderer), _data_boxes(ax, renderer)
+    kw = {"transform": ax.get_yaxis_transform(), "ha": "right", "fontsize": 7, "color": "0.15",
+          "gid": "truth ceiling label"}
+    for x, yy, va, w in spots:
+        text = ax.text(x, yy, w, va=va, **kw)
+        b = text.get_window_extent(renderer)
+        fits = b.x0 >= inside.x0 - 0.5 and b.x1 <= inside.x1 + 0.5 and b.y1 <= inside.y1 + 0.5
+        if fits and not any(b.x0 < x1 and x0 < b.x1 and b.y0 < y1 and y0 < b.y1 for x0, y0, x1, y1 in boxes):
+            return
+        text.remove()
+    x, yy, va, w = spots[0]  # nowhere free: the right end, above the line
+    ax.text(x, yy, w, va=va, **kw)
+
+
+def _data_boxes(ax, renderer) -> list[tuple[float, float, float, float]]:
+    """Display-space boxes (x0, y0, x1, y1) of what a panel shows: bars, points and their markers, line and
+    error-bar segments, and its other texts (the ceiling's own line left out)."""
+    boxes = []
+
+    def points(xy, transform, pad):
+        xy = transform.transform(xy) if len(xy) else xy
+        for px, py in xy:
+            boxes.append((px - pad, py - pad, px + pad, py + pad))
+        return xy
+
+    def segments(xy):
+        for (ax0, ay0), (ax1, ay1) in zip(xy[:-1], xy[1:]):
+            boxes.append((min(ax0, ax1) - 0.5, min(ay0, ay1) - 0.5, max(ax0, ax1) + 0.5, max(ay0, ay1) + 0.5))
+
+    px_per_pt = ax.figure.dpi / 72
+    for line in ax.get_lines():
+        if line.get_gid() == "truth ceiling" or not line.get_visible():
+            continue
+        xy = points(line.get_xydata(), line.get_transform(),
+                    line.get_markersize() * px_per_pt / 2 if line.get_marker() not in (None, "None", "", " ") else 0)
+        if line.get_linestyle() not in ("None", "", " "):
+            segments(xy)
+    for coll in ax.collections:
+        if hasattr(coll, "get_segments"):
+            for seg in coll.get_segments():
+                segments(coll.get_transform().transform(seg) if len(seg) else seg)
+        elif len(coll.get_offsets()):
+            sizes = coll.get_sizes() if len(coll.get_sizes()) else [36]
+            points(coll.get_offsets(), coll.get_offset_transform(), max(sizes) ** 0.5 * px_per_pt / 2)
+    for artist in [*ax.patches, *(t for t in ax.texts if t.get_gid() != "truth ceiling label")]:
+        b = artist.get_window_extent(renderer)
+        boxes.append((b.x0, b.y0, b.x1, b.y1))
+    return boxes

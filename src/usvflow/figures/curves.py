@@ -18,6 +18,7 @@ from .features import FEMALE, MALE
 
 SEX_COLOUR = {"F": FEMALE, "M": MALE}
 BALANCED, LOSS, CHANGE = "#8b0000", "0.2", "#e377c2"
+HEADROOM = 0.45  # of a B (lower) y range, added above the curves for the fold's name
 
 
 def balanced_curve(curves: pd.DataFrame, n: int = 60) -> pd.DataFrame:
@@ -69,5 +70,9 @@ def learning_curve_panels(fig, spec, curve: pd.DataFrame, curves: pd.DataFrame |
         twin.set_ylabel("|Δw| / iteration", color=CHANGE)
         twin.spines["right"].set_visible(True)
     style.label_axes(bottom, "iteration", "train loss")
-    bottom.text(0.98, 0.95, f"one fold: {curve_label}" if curve_label else "", transform=bottom.transAxes, ha="right",
-                va="top")
+    if curve_label:
+        # The fold's name in a band above both curves (loss and weight change): headroom on both y axes.
+        for a in [bottom, *([twin] if len(curve) else [])]:
+            lo, hi = a.get_ylim()
+            a.set_ylim(lo, hi + HEADROOM * (hi - lo))
+        bottom.text(0.98, 0.97, f"one fold: {curve_label}", transform=bottom.transAxes, ha="right", va="top")

@@ -25,9 +25,11 @@ from .curves import learning_curve_panels  # noqa: E402
 from .results import (  # noqa: E402,F401  (re-exported: scripts read results through here)
     accuracies,
     answered_shares,
+    balanced_chance,
     chosen_regularisation,
     majority_baseline,
     med,
+    near_one_class,
     paired,
     paired_text,
     pct,
@@ -156,42 +158,34 @@ def comparison_brackets(ax: plt.Axes, comparisons: dict[str, dict] | None) -> No
 
 
 def group_note(pa: pd.DataFrame, chance: float, answered: dict[str, float], p: float | None, method: str,
-               names: dict[str, str] | None = None, panel: str = "D", paper: str = "n.s.") -> str:
-    """One plain sentence on per-animal accuracy by group (Fig 3D: sex), from the data: how many held-out
-    animals of each group are above ``chance`` and their mean, the share of all held-out calls given each
-    answer (``answered``: answer → share), and the groups' rank-sum test (``p``, ``method``) beside the
-    paper's verdict. E.g. "D: 4 of 4 held-out females above chance (mean 59 %), 0 of 4 males (mean 44 %) ..."."""
-    names = names or {"F": "females", "M": "males"}
+               names: dict[str, str] | None = None, panel: str = "D", paper: str = "n.s.",
+               group: str = "sex") -> str:
+    """One plain sentence on per-animal accuracy by group (``group``: a column of ``pa``; Fig 3D: sex), from the
+    data: how many held-out animals of each group are above ``chance`` and how many of those significantly
+    (``p_binomial`` < 0.05: the panel's stars), their mean, the share of all held-out calls given each answer
+    (``answered``: answer → share), and the groups' rank-sum test (``p``, ``method``) beside the paper's
+    verdict. E.g. "D: 4 of 4 held-out females above 50 %, 3 significantly (*: binomial p < 0.05; mean 59 %),
+    0 of 4 males (mean 44 %) ..."."""
+    names, nb = names or {"F": "females", "M": "males"}, "\u00a0"  # nb: a number and its unit stay on one line
     parts = []
-    for i, level in enumerate(group_levels(pa, "sex")):
-        acc = pa.loc[pa["sex"].astype(str) == level, "accuracy"].astype(float)
+    for i, level in enumerate(group_levels(pa, group)):
+        rows = pa[pa[group].astype(str) == level]
+        acc = rows["accuracy"].astype(float)
+        above = int((acc > chance).sum())
+        starred = int((rows["p_binomial"].astype(float) < 0.05).sum())  # one-sided: a star is above chance
         held = "held-out " if i == 0 else ""
-        parts.append(f"{int((acc > chance).sum())} of {len(acc)} {held}{names.get(level, level)}"
-                     f"{' above chance' if i == 0 else ''} (mean {100 * acc.mean():.0f} %)")
+        sig = ", " + f"{starred} significantly" + (" (*: binomial p < 0.05; " if i == 0 else " (")
+        parts.append(f"{above} of {len(acc)} {held}{names.get(level, level)}"
+                     f"{f' above {100 * chance:.0f}{nb}%' if i == 0 else ''}{sig if above or starred else ' ('}"
+                     f"mean {100 * acc.mean():.0f}{nb}%)")
     text = f"{panel}: " + ", ".join(parts)
     if answered:
         top = max(answered, key=answered.get)
         word = {"F": "female", "M": "male"}.get(top, top)
         text += f"; the network answered \"{word}\" for {100 * answered[top]:.0f} % of all held-out calls"
     if p is not None and np.isfinite(p):
-        text += f"; accuracy by sex: rank-sum p = {p:.2g} ({method}; the paper: {paper})"
+        text += f"; accuracy by {group}: rank-sum p = {p:.2g} ({method}; the paper: {paper})"
     return text + "."
-
-
-def near_one_class(metrics: pd.DataFrame, task: str, model: str, share: float = 0.95) -> pd.DataFrame:
-    """Leave-one-animal-out folds whose test set (one animal, one class) got one answer for at least ``share``
-    of its calls: accuracy ≤ 1 - share (nearly all called another class) or ≥ share. Columns ``fold``,
-    ``accuracy``, ``C`` (the nested choice of the regularisation, where recorded)."""
-    m = metrics[(metrics["task"] == task) & (metrics["model"] == model) & (metrics["split"] == "loao")]
-    rows = []
-    for r in m.itertuples():
-        present = [c for c, v in (r.per_class_accuracy if isinstance(r.per_class_accuracy, dict) else {}).items()
-                   if v is not None]
-        acc = float(r.accuracy)
-        if len(present) == 1 and np.isfinite(acc) and (acc <= 1 - share or acc >= share):
-            h = getattr(r, "hyperparameter", None)
-            rows.append({"fold": r.fold, "accuracy": acc, "C": h.get("value") if isinstance(h, dict) else None})
-    return pd.DataFrame(rows, columns=["fold", "accuracy", "C"]).sort_values("fold", ignore_index=True)
 
 
 def one_class_note(folds: pd.DataFrame, n: int, name: str, what: str = "class", panel: str = "B",
@@ -216,15 +210,16 @@ def one_class_note(folds: pd.DataFrame, n: int, name: str, what: str = "class", 
 PROPERTY_KEY = [("share of calls", {"ls": "", "marker": "s", "color": "#9ecae1"}),
                 ("per value (mean ± SEM)", {"ls": "", "marker": "o", "color": "#d6604d"}),
                 ("balanced accuracy", {"color": "#d6604d", "lw": 1.5}),
-                ("its chance (1/K)", {"color": "#d6604d", "lw": 1, "ls": "--", "alpha": LIGHT}),
+                ("its chance (1/values present)", {"color": "#d6604d", "lw": 1, "ls": "--", "alpha": LIGHT}),
                 ("shuffled (balanced)", {"color": "#d6604d", "lw": 1, "ls": ":", "alpha": LIGHT}),
                 ("accuracy", {"color": "#67001f", "lw": 1.5}),
                 ("majority baseline", {"color": "0.4", "lw": 1, "ls": "--"})]
 
 
 def _property_panel(ax: plt.Axes, metrics: pd.DataFrame, labels: pd.Series, task: str) -> None:
-    """One property CNN: accuracy per value over the value distribution, balanced accuracy (chance 1/K) and
-    accuracy against the majority-value baseline; the numbers in the x label."""
+    """One property CNN: accuracy per value over the value distribution, balanced accuracy (its chance: 1 over
+    the values present in the test calls, :func:`balanced_chance`) and accuracy against the majority-value
+    baseline; a value no test call has is marked "none"; the numbers in the x label."""
     m = metrics[(metrics["task"] == task) & (metrics["model"] == "cnn")]
     if not len(m):
         ax.text(0.5, 0.5, "not run", ha="center", transform=ax.transAxes)
@@ -239,18 +234,21 @@ def _property_panel(ax: plt.Axes, metrics: pd.DataFrame, labels: pd.Series, task
     ax.bar(x, dist.to_numpy(), color=key["share of calls"]["color"], width=0.8)
     ax.errorbar(x, np.nanmean(per, 0), yerr=np.nanstd(per, 0, ddof=1) / np.sqrt(len(per)) if len(per) > 1 else None,
                 fmt="o", ms=3, color="#d6604d")
-    # Balanced accuracy first (chance 1/K), then accuracy against the real baseline: the majority value.
+    # Balanced accuracy first (its chance: 1 / values present), then accuracy against the majority value.
     bal = accuracies(metrics, task, "cnn", column="balanced_accuracy").mean() * 100
+    chance = balanced_chance(metrics, task).mean() * 100
     acc, major = m["accuracy"].mean() * 100, majority_baseline(metrics, task).mean() * 100
-    for name, value in [("balanced accuracy", bal), ("its chance (1/K)", 100 / len(classes)), ("accuracy", acc),
+    for name, value in [("balanced accuracy", bal), ("its chance (1/values present)", chance), ("accuracy", acc),
                         ("majority baseline", major)]:
         ax.axhline(value, **key[name])
+    for i in np.flatnonzero(np.isnan(per).all(axis=0)):  # no test call has this value: not in the balanced mean
+        ax.text(i, 2, "none", ha="center", va="bottom", rotation=90, fontsize=7, gid="no test calls")
     sh = accuracies(metrics, task, "cnn_shuffled", column="balanced_accuracy")
     if len(sh):
         ax.axhline(sh.mean() * 100, **key["shuffled (balanced)"])
     ax.set_xticks(x, classes)
-    ax.set_xlabel(f"{task} value\nbalanced {bal:.0f} % (1/K {100 / len(classes):.0f})\n"
-                  f"accuracy {acc:.0f} % (maj. {major:.0f})")
+    ax.set_xlabel(f"{task} value\nbalanced {bal:.0f} % (chance {chance:.0f})\n"
+                  f"accuracy {acc:.0f} % (maj. {major:.0f})", fontsize=7)  # the style's minimum: 4 fit across
 
 
 def _schematic_or_note(ax, draw, title: str) -> None:
@@ -275,7 +273,7 @@ def _by_sex(metrics: pd.DataFrame, model: str, sexes: dict[str, str]) -> list[tu
 def plot_fig4(metrics: pd.DataFrame, labels: dict[str, pd.Series], coefs: pd.Series, dataset: str,
               networks: dict[str, Any] | None = None, sexes: dict[str, str] | None = None) -> plt.Figure:
     """A the property CNNs (one per property, the layers of Fig 3A: drawn compactly); B-E property CNNs per
-    value with the value distribution, balanced accuracy (chance 1/K) and accuracy against the majority-value
+    value with the value distribution, balanced accuracy (chance 1/values present) and accuracy against the majority-value
     baseline; F the 9-feature DNN; G-H it vs ridge vs SVM; I ridge coefficients; J the semi-convolutional
     DNN; K its accuracy per held-out animal's sex (``sexes``: animal → sex); L it vs ridge vs SVM. Three
     rows, [A | B C D E] / [F G H | I] / [J | K L]: a page about 8.6 in tall at print width, within one printed
@@ -419,7 +417,6 @@ def plot_supplement(pa_loao: pd.DataFrame, pa_random: pd.DataFrame, pa_ind: pd.D
     group_legend(fig, group_levels(pd.concat([pa_loao, pa_random, pa_ind]), colour_by))
     style.add_title(fig, number, f"The {colour_by} CNN per animal: held-out animals, seen animals, identity")
     return fig
-
 
 
 def first_layer_filters(state_dict: dict, n: int = 16) -> np.ndarray:

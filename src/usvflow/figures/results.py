@@ -72,6 +72,17 @@ def majority_baseline(metrics: pd.DataFrame, task: str, model: str = "cnn") -> p
     return pd.Series(share, index=m["fold"].to_numpy(), dtype=float).sort_index()
 
 
+def balanced_chance(metrics: pd.DataFrame, task: str, model: str = "cnn") -> pd.Series:
+    """Per fold, the chance level of its balanced accuracy: 1 / (number of values present in its test calls).
+    The balanced accuracy averages the per-value accuracies of the values present only
+    (:func:`usvflow.classify.folds.fold_metrics`), so an answer that ignores the call scores at most that
+    (e.g. peaks: no test call with 3+ peaks, three values, chance 33 % rather than 1/K = 25 %)."""
+    m = metrics[(metrics["task"] == task) & (metrics["model"] == model)]
+    present = [sum(v is not None for v in c.values()) if isinstance(c, dict) else 0 for c in m["per_class_accuracy"]]
+    chance = [1.0 / n if n else np.nan for n in present]
+    return pd.Series(chance, index=m["fold"].to_numpy(), dtype=float).sort_index()
+
+
 def chosen_regularisation(metrics: pd.DataFrame, task: str, model: str) -> float | None:
     """The value of a classical model's regularisation chosen most often over its folds (nested
     leave-one-animal-out; ties: the larger, i.e. stronger for ridge); None when no fold recorded one."""
@@ -96,6 +107,22 @@ def per_animal(predictions: pd.DataFrame, table: pd.DataFrame, model: str, chanc
                      "correct": k, "accuracy": k / n if n else np.nan,
                      "p_binomial": binomial_vs_chance(k, n, chance)})
     return pd.DataFrame(rows, columns=["animal", "sex", "strain", "n", "correct", "accuracy", "p_binomial"])
+
+
+def near_one_class(metrics: pd.DataFrame, task: str, model: str, share: float = 0.95) -> pd.DataFrame:
+    """Leave-one-animal-out folds whose test set (one animal, one class) got one answer for at least ``share``
+    of its calls: accuracy ≤ 1 - share (nearly all called another class) or ≥ share. Columns ``fold``,
+    ``accuracy``, ``C`` (the nested choice of the regularisation, where recorded)."""
+    m = metrics[(metrics["task"] == task) & (metrics["model"] == model) & (metrics["split"] == "loao")]
+    rows = []
+    for r in m.itertuples():
+        present = [c for c, v in (r.per_class_accuracy if isinstance(r.per_class_accuracy, dict) else {}).items()
+                   if v is not None]
+        acc = float(r.accuracy)
+        if len(present) == 1 and np.isfinite(acc) and (acc <= 1 - share or acc >= share):
+            h = getattr(r, "hyperparameter", None)
+            rows.append({"fold": r.fold, "accuracy": acc, "C": h.get("value") if isinstance(h, dict) else None})
+    return pd.DataFrame(rows, columns=["fold", "accuracy", "C"]).sort_values("fold", ignore_index=True)
 
 
 def answered_shares(metrics: pd.DataFrame, predictions: pd.DataFrame, task: str, model: str) -> dict[str, float]:

@@ -19,6 +19,7 @@ IVANENKO_2020 = {
     "semiconv": "64.5 ± 2.1 %", "ridge_semiconv": "61.9 %", "svm_semiconv": "62.7 %",
     "strain_loao": "63.4 ± 5.3 %", "strain_ridge": "51.0 ± 1.5 %", "strain_svm": "55.0 ± 4.1 %",
     "strain_cnn_vs_ridge": "p = 0.017 (DNN higher)", "strain_cnn_vs_svm": "p = 0.089 (n.s.)",
+    "strain_wt_vs_cortexless": "did not differ statistically",  # Fig 5A caption: WT vs cortexless
     "sex_random": "85.1 ± 2.9 % (median across animals)", "individual": "46.4 ± 7.5 % (chance 5.9 %)",
     "sex_above_chance": "15/17 animals", "strain_random": "74.2 %",
 }
