@@ -51,9 +51,9 @@ def group_legend(fig, levels: list[str], colours: dict[str, str], what: str = ""
                bbox_to_anchor=(1.0, 1.0), handletextpad=0.2, columnspacing=0.8)
 
 
-def _box(ax, xy: tuple[float, float], text: str, colour: str = "0.2", **kw) -> None:
-    ax.text(*xy, text, ha="center", va="center", color=colour, fontsize=7,
-            bbox={"boxstyle": "round,pad=0.3", "fc": "white", "ec": colour, "lw": 0.8}, **kw)
+def _box(ax, xy: tuple[float, float], text: str, colour: str = "0.2", **kw):
+    return ax.text(*xy, text, **{"ha": "center", "va": "center", "color": colour, "fontsize": 7,
+                                 "bbox": {"boxstyle": "round,pad=0.3", "fc": "white", "ec": colour, "lw": 0.8}, **kw})
 
 
 def _arrow(ax, a: tuple[float, float], b: tuple[float, float], label: str = "", **kw) -> None:
@@ -86,19 +86,51 @@ def _setup_schematic(ax, animals: dict[str, int], colours: dict[str, str]) -> No
     style.exempt(ax, "schematic of the set-up (no data axes)")
 
 
-def _analysis_schematic(ax) -> None:
+# Where the six properties of a call come from (the dataset's ``properties_source``, after
+# usvflow.features.cohort.fill_properties), as Fig 1D's box names it.
+PROPERTY_ORIGINS = {"truth": "from the simulator's truth", "annotations": "scored by a human",
+                    "auto": "scored automatically", "none": "scored automatically"}
+ORIGIN_WIDTH = 36  # characters per line of the source note in D's box
+
+
+def properties_origin(sources: pd.Series | np.ndarray | list | None) -> str:
+    """Fig 1D's words for the six properties' source, read from the calls' ``properties_source``: the one
+    source ("6 from the simulator's truth"), or for a mix the majority with its count ("6 from the simulator's
+    truth in 1674 of 1675 calls, scored automatically in the rest"). Rows with no source count as auto-scored
+    (as :func:`usvflow.features.cohort.fill_properties` fills them); ``None`` (no such column) says that the
+    source is not recorded."""
+    if sources is None:
+        return "6 of unrecorded source"
+    words = pd.Series(np.asarray(sources, dtype=object)).fillna("none").astype(str).map(
+        lambda s: PROPERTY_ORIGINS.get(s, s))
+    counts = words.value_counts()
+    if counts.empty:
+        return "6 properties, no calls"
+    if len(counts) == 1:
+        return f"6 {counts.index[0]}"
+    rest = " and ".join(counts.index[1:])
+    return f"6 {counts.index[0]} in {counts.iloc[0]} of {counts.sum()} calls, {rest} in the rest"
+
+
+def _analysis_schematic(ax, origin: str) -> None:
     """D: the analysis: three relations between spectrogram, properties and sex, each fitted by DNN, SVM and
-    ridge regression (the papers' Fig 1D)."""
+    ridge regression (the papers' Fig 1D). ``origin``: where the six properties come from
+    (:func:`properties_origin`)."""
     ax.set_xlim(0, 10)
     ax.set_ylim(0, 6)
     spec, props, sex = (1.2, 4.8), (5.0, 0.7), (8.9, 4.8)
     _box(ax, spec, "spectrogram\n(100 × 100)")
-    _box(ax, props, "9 features\n(6 scored by a human)")
+    # the features' box grows upwards from its bottom (a long source note wraps); the arrows end at its top
+    box = _box(ax, (props[0], props[1] - 0.45), "9 features\n" + textwrap.fill(f"({origin})", ORIGIN_WIDTH),
+               va="bottom")
+    renderer = ax.figure.canvas.get_renderer()
+    pad = box.get_bbox_patch().get_boxstyle().pad * box.get_fontsize() * ax.figure.dpi / 72
+    top = ax.transData.inverted().transform((0, box.get_window_extent(renderer).y1 + pad))[1]
     _box(ax, sex, "emitter's\nsex")
     _arrow(ax, (2.7, spec[1]), (7.9, sex[1]))  # from box edge to box edge; its label above it
     ax.text(5.3, spec[1] + 0.35, "CNN / SVM / ridge", ha="center", va="bottom", fontsize=7)
-    _arrow(ax, (1.6, 3.9), (3.9, 1.5), "CNN")
-    _arrow(ax, (6.1, 1.5), (8.6, 3.9), "DNN / SVM / ridge")
+    _arrow(ax, (1.6, 3.9), (3.9, top + 0.05), "CNN")
+    _arrow(ax, (6.1, top + 0.05), (8.6, 3.9), "DNN / SVM / ridge")
     ax.set_axis_off()
     ax.set_title("D  analysis: three learned relations")
     style.exempt(ax, "schematic of the analysis (no data axes)")
@@ -192,7 +224,8 @@ def plot_fig1(table: pd.DataFrame, images: np.ndarray, features: pd.DataFrame, s
                         ha="left", va="top", fontsize=7, color="0.25")
     # C: a stretch of one recording with its detected calls; D beside it: the analysis scheme.
     row = outer[1].subgridspec(1, 2, width_ratios=[1.3, 1], wspace=0.3)
-    _analysis_schematic(fig.add_subplot(row[1]))
+    _analysis_schematic(fig.add_subplot(row[1]), properties_origin(
+        features["properties_source"] if "properties_source" in features else None))
     ax = fig.add_subplot(row[0])
     t, f = stretch["times"], stretch["freqs"]
     if stretch["db"].size:

@@ -4,6 +4,7 @@ result (the numbers come from :mod:`usvflow.interpret` and :mod:`usvflow.report.
 
 from __future__ import annotations
 
+import textwrap
 from typing import Any
 
 import matplotlib
@@ -28,6 +29,9 @@ SEX_NAME = {"F": "female", "M": "male"}
 IMAGE_EXTENT = (0, 100, 25, 125)
 INPUT_LABEL = "input level"
 ACTIVATION_LABEL = "activation ÷ the layer's max (grey: no unit)"
+# The colour bars' labels: close to their own bar (points), and A's (E's) bar set apart from B's (F's) first image
+# by a gap column (a fraction of an image's width).
+BAR_LABEL_PAD, INPUT_BAR_GAP = 2.0, 0.75
 # An FC layer's units fill a near-square grid; the cells past the last unit are grey, not a colour of the scale.
 UNITS_CMAP = plt.get_cmap("magma").with_extremes(bad="0.8")
 RECONSTRUCTION_LABEL = "reconstruction ÷ its max |value|"
@@ -69,6 +73,20 @@ def _input_axes(ax: plt.Axes, img: np.ndarray, row: int, n_rows: int):
     return im
 
 
+def fit_bar_label(bar, text: str) -> None:
+    """Wrap the colour bar's label onto as few lines as keep it within the bar's height (measured as drawn);
+    a single word longer than the bar stays on its own line."""
+    fig = bar.ax.figure
+    renderer = fig.canvas.get_renderer()
+    height = bar.ax.get_window_extent(renderer).height
+    words = text.split()
+    for width in range(len(text), 0, -1):
+        wrapped = textwrap.fill(text, width, break_long_words=False)
+        bar.set_label(wrapped)
+        if bar.ax.yaxis.label.get_window_extent(renderer).height <= height or wrapped.count("\n") >= len(words) - 1:
+            return
+
+
 def _example_block(fig: plt.Figure, spec, examples: dict[str, dict[str, Any]], key: str,
                    headers: tuple[str, str]) -> None:
     """One row per sex: the input, then one image per layer (activations, or reconstructions in input space),
@@ -77,7 +95,7 @@ def _example_block(fig: plt.Figure, spec, examples: dict[str, dict[str, Any]], k
     sexes = [s for s in ("F", "M") if s in examples]
     n_layers = max(len(e["layers"]) for e in examples.values())
     grid = spec.subgridspec(len(sexes), n_layers + 4, wspace=0.12, hspace=EXAMPLE_ROW_GAP,
-                            width_ratios=[1.0, 0.1, 0.5] + [1.0] * n_layers + [0.1])
+                            width_ratios=[1.0, 0.1, INPUT_BAR_GAP] + [1.0] * n_layers + [0.1])
     first_input, layer_im, input_im = None, None, None
     for r, sex in enumerate(sexes):
         ex = examples[sex]
@@ -102,9 +120,14 @@ def _example_block(fig: plt.Figure, spec, examples: dict[str, dict[str, Any]], k
             a.set_yticks([])
             if r == 0:
                 a.set_title(layer, loc="center")
-    style.colorbar(fig, input_im, None, INPUT_LABEL, cax=fig.add_subplot(grid[:, 1]), ticks=[0, 1])
+    bar = style.colorbar(fig, input_im, None, INPUT_LABEL, cax=fig.add_subplot(grid[:, 1]), ticks=[0, 1])
+    bar.ax.yaxis.labelpad = BAR_LABEL_PAD  # by its own bar, well apart from B's (F's) first image
+    fit_bar_label(bar, INPUT_LABEL)
     label = ACTIVATION_LABEL if key == "activations" else RECONSTRUCTION_LABEL
-    style.colorbar(fig, layer_im, None, label, cax=fig.add_subplot(grid[:, -1]))
+    bar = style.colorbar(fig, layer_im, None, label, cax=fig.add_subplot(grid[:, -1]), ticks=[-1, 0, 1]
+                         if key != "activations" else [0, 0.5, 1])
+    bar.ax.yaxis.labelpad = BAR_LABEL_PAD
+    fit_bar_label(bar, label)
     pos = spec.get_position(fig)
     first_layer = grid[0, 3].get_position(fig)
     above = pos.y1 + 0.28 / fig.get_figheight()  # clear of the column titles (inches, whatever the height)

@@ -11,6 +11,7 @@ matplotlib.use("Agg")  # files only; no display on clusters or CI
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+from matplotlib.ticker import FuncFormatter, MaxNLocator  # noqa: E402
 
 from ..audio.io import read_wav  # noqa: E402
 from ..audio.stft import spectrogram  # noqa: E402
@@ -19,6 +20,11 @@ from . import style  # noqa: E402
 
 FEMALE, MALE = "#d62728", "#1f77b4"  # the paper's colours: female red, male blue
 SIM_COLOUR, REAL_COLOUR = "#7f7f7f", "#2ca02c"
+# A and B: the snippets' time ticks stop short of the right end (the last tick's label would run into the next
+# panel's "0"): ticks past this fraction of the stretch are dropped.
+TIME_TICK_END = 0.85
+# C-G: room between the histograms for each one's density values and label (a fraction of a panel's width).
+DENSITY_WSPACE = 0.8
 
 
 def db_above_floor(power: np.ndarray, freqs: np.ndarray, smooth_hz: float = 20e3) -> np.ndarray:
@@ -47,6 +53,13 @@ def _snippet(ax, wav: str | Path, start_s: float, length_s: float, title: str):
     ax.set_title(title)
     return ax.imshow(np.clip(db, 0, 40), origin="lower", aspect="auto", cmap="gray_r", vmin=0, vmax=40,
                      extent=[0, length_s * 1e3, spec.freqs[rows][0] / 1e3, spec.freqs[rows][-1] / 1e3])
+
+
+def time_ticks(length_ms: float, n: int = 3) -> np.ndarray:
+    """A and B's time ticks (ms): round steps from 0 (matplotlib's choice of about ``n`` intervals) up to
+    :data:`TIME_TICK_END` of the stretch, so that no label reaches the panel's right edge."""
+    ticks = MaxNLocator(n).tick_values(0.0, length_ms)
+    return ticks[(ticks >= 0) & (ticks <= TIME_TICK_END * length_ms)]
 
 
 def _busiest_window(onsets: np.ndarray, length_s: float) -> float:
@@ -80,6 +93,7 @@ def plot_simulator_vs_real(sim: pd.DataFrame, real: pd.DataFrame, table: pd.Data
             first = first or ax
             image = _snippet(ax, wav, _busiest_window(np.asarray(onsets, float), length_s), length_s,
                              ("AB"[r] + "  " if k == 0 else "") + title)
+            ax.set_xticks(time_ticks(length_s * 1e3))
             ax.tick_params(labelleft=k == 0, labelbottom=r == 1)
             if k == 0:
                 ax.set_ylabel("frequency (kHz)")
@@ -87,7 +101,7 @@ def plot_simulator_vs_real(sim: pd.DataFrame, real: pd.DataFrame, table: pd.Data
                 ax.set_xlabel("time (ms)")
     if image is not None:
         style.colorbar(fig, image, None, "dB above floor", cax=fig.add_subplot(grid[:2, -1]))
-    sub = grid[2, :].subgridspec(1, len(MEASURES), wspace=0.45)
+    sub = grid[2, :].subgridspec(1, len(MEASURES), wspace=DENSITY_WSPACE)
     for k, (key, label) in enumerate(MEASURES.items()):
         ax = fig.add_subplot(sub[0, k])
         a, b = sim[key].dropna(), real[key].dropna()
@@ -100,12 +114,16 @@ def plot_simulator_vs_real(sim: pd.DataFrame, real: pd.DataFrame, table: pd.Data
         ax.set_title(f"{'CDEFG'[k]}  D={row.ks_distance:.2f}\nW₁={row.wasserstein:.3g} {unit}", loc="center")
         name, _, rest = label.partition(" (")  # the unit on its own lines, narrow enough for the panel
         xlabel = name + ("\n" + textwrap.fill("(" + rest, 18) if rest else "")
-        style.label_axes(ax, xlabel, "density (1/unit)" if k == 0 else "density")
-        ax.set_yticks([])
+        # The density's values, in 1 per the measure's unit (area 1 under each histogram): three ticks,
+        # plain numbers ("0.02", not an offset text above the panel).
+        style.label_axes(ax, xlabel, "density", y_unit=f"1/{unit}" if unit else None)
+        ax.yaxis.set_major_locator(MaxNLocator(3))
+        ax.xaxis.set_major_locator(MaxNLocator(3))  # a few values: "250500750" ran together in a narrow panel
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.2g}"))
         if k == 0:
             fig.legend(*ax.get_legend_handles_labels(), loc="upper right", ncol=2, frameon=False)
     style.add_note(fig, "D: Kolmogorov-Smirnov distance; W₁: Wasserstein-1 (earth mover's) distance, in the "
-                   "measure's unit. Densities: area 1.", color="black")
+                   "measure's unit. Densities: area 1 (values in 1 per the measure's unit).", color="black")
     fig.suptitle("Simulated vs real calls, measured alike inside annotated intervals", x=0.01, ha="left",
                  fontweight="bold")
     style.save(fig, out, note)
