@@ -93,14 +93,19 @@ def _cohort(n: int = 120, seed: int = 0):
     return table, images, feats
 
 
+def fig1_stats(table: pd.DataFrame) -> dict:
+    """Fig 1's stats file for a test cohort: call rates per animal (150, 160, ... per min), groups, calls."""
+    animals = sorted(table["animal"].unique())
+    return {"values": {"rates_per_animal": {a: 150.0 + 10 * i for i, a in enumerate(animals)},
+                       "animal_group": {a: a[0] for a in animals},
+                       "calls_per_group": table["sex"].value_counts().to_dict()}}
+
+
 def test_fig1_and_fig2_pass_the_checks(tmp_path, audited):
     from usvflow.figures.features import plot_fig1, plot_fig2
 
     table, images, feats = _cohort()
-    animals = sorted(table["animal"].unique())
-    stats1 = {"values": {"rates_per_animal": {a: 150.0 + 10 * i for i, a in enumerate(animals)},
-                         "animal_group": {a: a[0] for a in animals},
-                         "calls_per_group": table["sex"].value_counts().to_dict()}}
+    stats1 = fig1_stats(table)
     times, freqs = np.linspace(3.0, 4.5, 300), np.linspace(20e3, 125e3, 100)
     calls = pd.DataFrame({"onset_s": [3.2, 3.9], "offset_s": [3.25, 3.97], "f_min_hz": [50e3, 60e3],
                           "f_max_hz": [70e3, 80e3]})
@@ -128,24 +133,30 @@ def _wav(path, fs: int = 250000, seconds: float = 1.0, seed: int = 0):
     return pd.DataFrame({"onset_s": [0.1, 0.3, 0.5], "offset_s": [0.14, 0.34, 0.54]})
 
 
-def test_simulator_vs_real_passes_the_checks(tmp_path, audited):
+def draw_simulator_vs_real(tmp_path, n_real: int = 3, n_sim: int = 5, **kwargs):
+    """simulator_vs_real on ``n_real`` synthetic "real" clips and ``n_sim`` simulated recordings (seeded noise WAVs
+    with three calls each) and gamma-distributed measures; ``kwargs`` go to the plotting function."""
     from usvflow.figures.simulator import plot_simulator_vs_real
     from usvflow.simulate.realism import MEASURES, compare
 
     real_dir = tmp_path / "real"
     wavs, truths = [], []
-    for k in range(3):
+    for k in range(n_real):
         (real_dir / f"clip{k}").mkdir(parents=True)
         _wav(real_dir / f"clip{k}" / "recording.wav", seed=k).to_csv(real_dir / f"clip{k}" / "truth.csv",
                                                                      header=False, index=False)
-    for k in range(5):  # more simulated recordings than real clips: the rows still match
+    for k in range(n_sim):
         wavs.append(str(tmp_path / f"sex_F0{k}.wav"))
         truths.append(_wav(wavs[-1], seed=10 + k))
     rng = np.random.default_rng(3)
     sim = pd.DataFrame({key: rng.gamma(4, 10, 300) for key in MEASURES})
     real = pd.DataFrame({key: rng.gamma(4, 11, 80) for key in MEASURES})
     plot_simulator_vs_real(sim, real, compare(sim, real), wavs, truths, real_dir, tmp_path / "sim.pdf",
-                           note=NOTICE["caption"])
+                           note=NOTICE["caption"], **kwargs)
+
+
+def test_simulator_vs_real_passes_the_checks(tmp_path, audited):
+    draw_simulator_vs_real(tmp_path, n_real=3, n_sim=5)  # more simulated recordings than real clips: rows match
     _assert_clean(audited)
 
 

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from test_figures import NOTICE, _assert_clean, _cohort, audited, saved  # noqa: F401  (fixtures)
+from test_figures import NOTICE, _assert_clean, _cohort, audited, fig1_stats, saved  # noqa: F401  (fixtures)
 
 from usvflow.classify.models import build_model, layer_names
 from usvflow.figures import features as figfeat
@@ -144,10 +144,7 @@ MIN_PT = 4.0  # every detection's drawn mark at least this wide on the printed p
 def test_every_detection_in_fig1c_is_drawn_at_least_min_pt_wide_and_boxes_keep_their_duration(
         tmp_path, audited, saved):  # noqa: F811  (the fixtures imported above)
     table, images, feats = _cohort()
-    animals = sorted(table["animal"].unique())
-    stats1 = {"values": {"rates_per_animal": {a: 150.0 + 10 * i for i, a in enumerate(animals)},
-                         "animal_group": {a: a[0] for a in animals},
-                         "calls_per_group": table["sex"].value_counts().to_dict()}}
+    stats1 = fig1_stats(table)
     times, freqs = np.linspace(3.0, 4.5, 300), np.linspace(20e3, 125e3, 100)
     # a 2-ms call (a fraction of a point at print size), a 3-ms one beside a long one, and two ordinary calls
     calls = pd.DataFrame({"onset_s": [3.2, 3.5, 3.505, 3.9, 4.2], "offset_s": [3.25, 3.502, 3.56, 3.97, 4.203],

@@ -8,7 +8,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pytest
-from test_figures import NOTICE, _assert_clean, _cohort, _wav, audited, saved  # noqa: F401  (fixtures)
+from test_figures import NOTICE, _assert_clean, _cohort, _wav, audited, draw_simulator_vs_real, saved  # noqa: F401  (fixtures)
 
 from usvflow.figures import style
 from usvflow.figures.features import plot_fig1, properties_origin
@@ -64,22 +64,7 @@ def test_fig1d_box_names_the_datas_property_source(tmp_path, audited, saved, sou
 
 
 def _simulator_vs_real(tmp_path, length_s: float = 0.6):
-    from usvflow.figures.simulator import plot_simulator_vs_real
-    from usvflow.simulate.realism import MEASURES, compare
-
-    real_dir = tmp_path / "real"
-    wavs, truths = [], []
-    for k in range(4):
-        (real_dir / f"clip{k}").mkdir(parents=True)
-        _wav(real_dir / f"clip{k}" / "recording.wav", seed=k).to_csv(real_dir / f"clip{k}" / "truth.csv",
-                                                                     header=False, index=False)
-        wavs.append(str(tmp_path / f"sex_F0{k}.wav"))
-        truths.append(_wav(wavs[-1], seed=10 + k))
-    rng = np.random.default_rng(3)
-    sim = pd.DataFrame({key: rng.gamma(4, 10, 300) for key in MEASURES})
-    real = pd.DataFrame({key: rng.gamma(4, 11, 80) for key in MEASURES})
-    plot_simulator_vs_real(sim, real, compare(sim, real), wavs, truths, real_dir, tmp_path / "sim.pdf",
-                           note=NOTICE["caption"], length_s=length_s)
+    draw_simulator_vs_real(tmp_path, n_real=4, n_sim=4, length_s=length_s)
 
 
 def _histograms(fig):
