@@ -7,7 +7,6 @@ import pandas as pd
 from usvflow.audio.io import read_wav
 from usvflow.audio.stft import spectrogram
 from usvflow.features.dataset import load_cohort
-from usvflow.features.noise import image_noise_measures
 from usvflow.figures.features import plot_fig1
 from usvflow.figures.simulator import db_above_floor
 from usvflow.workflow.script import script_main
@@ -31,8 +30,8 @@ def main(smk):
     shown = calls[(calls["onset_s"] < start + length) & (calls["offset_s"] > start)]
     stretch = {"db": db, "times": spec.times, "freqs": spec.freqs, "calls": shown,
                "title": f"C  {smk.params.recording}: {length:g} s with the {len(shown)} detected calls"}
-    # B marks its noise-like examples by Fig 7's image criterion (the same function plot_fig7 calls).
-    noise_like = image_noise_measures(images)["noise_like"].to_numpy(bool)
+    # B marks its noise-like examples by Fig 7's image criterion, as the dataset stage recorded it per call.
+    noise_like = table["noise_like"].to_numpy(bool)
     plot_fig1(table, images, feats, stats, stretch, smk.params.group, list(smk.params.levels), smk.params.data,
               smk.output[0], noise_like=noise_like)
 

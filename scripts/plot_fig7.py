@@ -6,7 +6,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from usvflow.features.noise import image_noise_measures, truth_noise
+from usvflow.features.dataset import NOISE_COLUMNS
+from usvflow.features.noise import truth_noise
 from usvflow.figures.callspace import plot_fig7
 from usvflow.workflow.script import script_main
 
@@ -22,7 +23,7 @@ def main(smk):
         stats = json.load(fh)
     # How noise-like each call is: its image (any data) and, on simulated data, the noise event under it.
     table = pd.read_parquet(smk.input.table)
-    noise = image_noise_measures(images)
+    noise = table[NOISE_COLUMNS].reset_index(drop=True)  # the dataset stage's image measures, row-aligned
     truth = {Path(p).name.split(".")[0]: pd.read_csv(p) for p in smk.input.truth}
     if truth:
         noise["truth"] = truth_noise(table, truth).to_numpy()

@@ -66,10 +66,14 @@ def test_the_noise_note_counts_per_group():
     assert "> 20 %" in note and "30 kHz" in note  # the thresholds of usvflow.features.noise
 
 
-def test_plot_fig1_gets_its_marks_from_fig7s_function():
-    script = (ROOT / "scripts" / "plot_fig1.py").read_text()
-    assert "from usvflow.features.noise import image_noise_measures" in script
-    assert "noise_like=" in script
+def test_fig1_and_fig7_read_the_noise_marks_the_dataset_stage_computed():
+    """One computation of the image criterion (features.dataset.noise_columns, whose agreement with
+    image_noise_measures tests/test_noise_like.py checks); the two plotting adapters read its columns."""
+    fig1 = (ROOT / "scripts" / "plot_fig1.py").read_text()
+    fig7 = (ROOT / "scripts" / "plot_fig7.py").read_text()
+    assert 'table["noise_like"]' in fig1 and "noise_like=" in fig1
+    assert "table[NOISE_COLUMNS]" in fig7
+    assert "image_noise_measures" not in fig1 + fig7
 
 
 def _fig2(tmp_path, n: int = 400):

@@ -81,9 +81,8 @@ def noise_columns(table: pd.DataFrame, images: np.ndarray, policy: str = "keep")
         raise ValueError(f"{len(images)} images for {len(table)} calls")
     measures = image_noise_measures(images)
     out = table.copy()
-    out["low_share"] = measures["low_share"].to_numpy(float) if len(measures) else np.zeros(0)
-    out["broadest_khz"] = measures["broadest_khz"].to_numpy(float) if len(measures) else np.zeros(0)
-    out["noise_like"] = measures["noise_like"].to_numpy(bool) if len(measures) else np.zeros(0, bool)
+    for column, dtype in zip(NOISE_COLUMNS, (float, float, bool)):
+        out[column] = measures[column].to_numpy(dtype)
     if policy == "keep":
         return out, images
     keep = ~out["noise_like"].to_numpy(bool)
@@ -99,8 +98,6 @@ def build_cohort(samples: pd.DataFrame, calls_paths: dict[str, str], image_paths
     truth tables by recording (None for real data; annotations then come from the sample sheet).
     ``noise_like``: ``keep`` or ``drop`` the noise-like calls (:func:`noise_columns`).
     """
-    if noise_like not in NOISE_POLICIES:
-        raise ValueError(f"noise_like must be one of {', '.join(NOISE_POLICIES)}, got {noise_like!r}")
     tables, images = [], []
     for rec, row in samples.iterrows():
         calls = pd.read_csv(calls_paths[rec])
